@@ -1,0 +1,101 @@
+"""Firstline KB web app: `create_app` builds it; one blueprint per area."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, render_template
+
+from webapp.security import enforce_access
+from webapp.services import Services
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. Settings come from test_config, then KB_* environment variables, then defaults."""
+    app = Flask(__name__, instance_path=os.environ.get("KB_INSTANCE") or None, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        KB_ARTICLES=os.environ.get("KB_ARTICLES", "articles"),
+        KB_INDEX=os.environ.get("KB_INDEX", "index"),
+        KB_MODEL=os.environ.get("KB_MODEL") or None,
+        KB_DATABASE_URL=os.environ.get("KB_DATABASE_URL")
+        or f"sqlite:///{Path(app.instance_path) / 'firstline.db'}",
+        KB_WEBHOOK_URL=os.environ.get("KB_WEBHOOK_URL") or None,
+        SECRET_KEY=os.environ.get("KB_SECRET_KEY") or _secret_from_instance(app),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("KB_HTTPS", "") == "1",
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="en",
+        LANGUAGES=("en", "nl"),
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY") and not (app.debug or app.testing):
+        raise RuntimeError("no secret key configured: set KB_SECRET_KEY or write one to "
+                           f"{Path(app.instance_path) / 'secret_key'} (`kb start` does this on first run)")
+    app.extensions["kb"] = Services.from_config(app.config)
+    enforce_access(app)
+    _register_blueprints(app)
+    _security_headers(app)
+    _error_pages(app)
+    return app
+
+
+def _secret_from_instance(app: Flask) -> str | None:
+    path = Path(app.instance_path) / "secret_key"
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+
+
+def write_secret_key(instance_path: str | Path) -> Path:
+    """Create a random secret key in the instance folder if there is none (first run)."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp import health
+
+    for module in (health,):
+        app.register_blueprint(module.bp)
+
+
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if g.get("user") is not None:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _error_pages(app: Flask) -> None:
+    def render(code: int, title: str, message: str):
+        from flask import request
+
+        if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
+            return {"error": message}, code
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    app.register_error_handler(400, lambda e: render(400, "Bad request", getattr(e, "description", "")))
+    app.register_error_handler(401, lambda e: render(401, "Sign in required", "Sign in to continue."))
+    app.register_error_handler(403, lambda e: render(403, "Not allowed", "Your role does not give access to this page."))
+    app.register_error_handler(404, lambda e: render(404, "Not found", "There is no page at this address."))
+    app.register_error_handler(413, lambda e: render(413, "Too large", "The request is too large; shorten the text."))
+    app.register_error_handler(500, lambda e: render(500, "Something went wrong",
+                                                     "The error was logged. Try again; if it persists, tell your team lead."))

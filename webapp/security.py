@@ -1,0 +1,49 @@
+"""Access rules: every view declares who may use it; anything undeclared is refused (default deny)."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+from flask import abort, g, redirect, request, url_for
+
+PUBLIC = "public"
+
+
+def roles(*allowed: str) -> Callable:
+    """Allow only signed-in users with one of these roles (admin is always allowed)."""
+    def decorate(view):
+        view.allowed_roles = frozenset(allowed) | {"admin"}
+        return view
+    return decorate
+
+
+def public(view):
+    """Allow anyone, signed in or not (login page, health checks)."""
+    view.allowed_roles = frozenset({PUBLIC})
+    return view
+
+
+def enforce_access(app) -> None:
+    """Install the before-request check that applies each view's declared roles."""
+
+    @app.before_request
+    def _check_access():
+        if request.endpoint is None:
+            return None  # 404 follows
+        if request.endpoint == "static":
+            return None
+        view = app.view_functions.get(request.endpoint)
+        allowed = getattr(view, "allowed_roles", None)
+        if allowed is None:
+            abort(403)  # a view without a declaration is nobody's
+        if PUBLIC in allowed:
+            return None
+        user = g.get("user")
+        if user is None:
+            if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
+                abort(401)
+            return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+        if user.role not in allowed:
+            abort(403)
+        return None

@@ -1,0 +1,65 @@
+"""The app's heavy parts (database engine, embedding model, searcher), created lazily and once.
+
+In `kb serve` each gunicorn worker loads the model after fork, on first use or in its
+post-fork hook, so workers never share torch state.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Services:
+    articles_root: Path
+    index_root: Path
+    model: str | None
+    database_url: str
+    _searcher: object = None
+    _engine: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_config(cls, config) -> "Services":
+        return cls(Path(config["KB_ARTICLES"]), Path(config["KB_INDEX"]), config.get("KB_MODEL"),
+                   config["KB_DATABASE_URL"])
+
+    @property
+    def searcher(self):
+        """The Searcher over the published bundle; loads the model on first use."""
+        if self._searcher is None:
+            with self._lock:
+                if self._searcher is None:
+                    from kb.embedding import load_embedder
+                    from kb.search import Searcher
+
+                    self._searcher = Searcher(self.index_root, load_embedder(self.model))
+        return self._searcher
+
+    @property
+    def searcher_loaded(self) -> bool:
+        return self._searcher is not None
+
+    def use_searcher(self, searcher) -> None:
+        """Inject a searcher (tests use one with a fake embedder)."""
+        self._searcher = searcher
+
+    @property
+    def engine(self):
+        """The SQLAlchemy engine (SQLite by default, PostgreSQL via KB_DATABASE_URL)."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    from kb.db import make_engine
+
+                    self._engine = make_engine(self.database_url)
+        return self._engine
+
+    def check_database(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
