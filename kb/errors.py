@@ -36,3 +36,31 @@ class QueryError(KBError):
 
 class EvalFileError(KBError):
     """The evaluation file has lines that cannot be used."""
+
+
+class NotFound(KBError):
+    """No case, user or delivery with the given id exists."""
+
+
+class InvalidInput(KBError):
+    """A value cannot be stored; `field` names it so a form can point at it."""
+
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+        super().__init__(message)
+
+
+class CaseClosed(KBError):
+    """The case is resolved, escalated or unresolved; only reopening may change it."""
+
+
+class LoginFailed(KBError):
+    """Wrong user name or password, or the account is disabled."""
+
+
+class LoginThrottled(KBError):
+    """Too many failed log-ins; `retry_at` (UTC) says when to try again."""
+
+    def __init__(self, message: str, retry_at=None):
+        self.retry_at = retry_at
+        super().__init__(message)

@@ -7,7 +7,9 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, g, render_template
+from flask_wtf.csrf import CSRFProtect
 
+from webapp import i18n
 from webapp.security import enforce_access
 from webapp.services import Services
 
@@ -39,7 +41,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         raise RuntimeError("no secret key configured: set KB_SECRET_KEY or write one to "
                            f"{Path(app.instance_path) / 'secret_key'} (`kb start` does this on first run)")
     app.extensions["kb"] = Services.from_config(app.config)
+    i18n.init_app(app)
     enforce_access(app)
+    CSRFProtect(app)  # after the access check: a signed-out user is sent to log in, not shown a token error
     _register_blueprints(app)
     _security_headers(app)
     _error_pages(app)
@@ -63,9 +67,9 @@ def write_secret_key(instance_path: str | Path) -> Path:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import health
+    from webapp import admin, api, articles, auth, health, search
 
-    for module in (health,):
+    for module in (health, auth, admin, search, api, articles):
         app.register_blueprint(module.bp)
 
 

@@ -1,0 +1,178 @@
+"""An outbox of hand-off notifications: stored first, POSTed as JSON later, retried with back-off.
+
+Queueing is a database row, so a receiver that is down never loses a hand-off and never blocks
+the agent. `deliver_pending` (run after an escalation, or from a periodic job) POSTs what is due;
+a failed POST is recorded in `last_error` and tried again after 30 s, 60 s, 120 s, ... until
+`max_attempts`, then the delivery is marked failed. Delivery never changes or deletes the case.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import Engine, select, update
+
+from kb import db
+from kb.errors import InvalidInput, NotFound
+from kb.models import DELIVERY_STATUSES, MAX_LENGTH, CaseRow, WebhookDeliveryRow, check_choice, check_id
+
+__all__ = ["Delivery", "DeliveryReport", "queue_handoff", "deliver_pending", "list_deliveries", "http_post",
+           "backoff"]
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[str, bytes], int]  # (url, JSON body) -> HTTP status; raising counts as a failure
+MAX_ATTEMPTS = 5
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=1)
+LEASE = timedelta(minutes=2)  # a claimed delivery is not tried by another worker for this long
+TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    case_id: int
+    url: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+    payload: dict = field(repr=False)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def _delivery(row: WebhookDeliveryRow) -> Delivery:
+    return Delivery(row.id, row.case_id, row.url, row.status, row.attempts, row.next_attempt_at,
+                    row.last_error, row.delivered_at, row.created_at, json.loads(row.payload))
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failure: 30 s doubled each time, at most an hour."""
+    return min(BASE_DELAY * 2 ** max(0, attempts - 1), MAX_DELAY)
+
+
+def http_post(url: str, body: bytes, timeout: float = TIMEOUT_SECONDS) -> int:
+    """POST a JSON body with urllib; the HTTP status (urllib raises for 4xx and 5xx)."""
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json; charset=utf-8", "User-Agent": "firstline-kb-handoff"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked on queueing)
+        response.read()
+        return response.status
+
+
+def _check_url(url: object) -> str:
+    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if not parts or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_LENGTH["url"]:
+        raise InvalidInput("url", "The webhook URL must be an http:// or https:// address of at most "
+                                  f"{MAX_LENGTH['url']} characters, e.g. https://tickets.example.com/hook.")
+    return url
+
+
+def queue_handoff(engine: Engine, case_id: int, url: str, payload: dict) -> Delivery:
+    """Store a notification for `url` carrying `payload` (e.g. `build_handoff(...).as_dict()`), due now."""
+    case_id, url = check_id("case_id", case_id), _check_url(url)
+    if not isinstance(payload, dict):
+        raise InvalidInput("payload", "The hand-off payload must be a dict (use Handoff.as_dict()).")
+    try:
+        body = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("payload", f"The hand-off payload cannot be sent as JSON ({exc}); "
+                                      "use Handoff.as_dict().") from None
+    now = db.utcnow()
+    with db.session_scope(engine) as session:
+        if session.get(CaseRow, case_id) is None:
+            raise NotFound(f"There is no case {case_id}; check the case number.")
+        row = WebhookDeliveryRow(case_id=case_id, url=url, payload=body, status="pending", attempts=0,
+                                 next_attempt_at=now, created_at=now)
+        session.add(row)
+        session.flush()
+        return _delivery(row)
+
+
+def deliver_pending(engine: Engine, post: Post | None = None, now: datetime | None = None, *,
+                    max_attempts: int = MAX_ATTEMPTS, limit: int = 50) -> DeliveryReport:
+    """POST every pending delivery that is due at `now`; record each outcome. Safe to run concurrently."""
+    post, now = post or http_post, now or db.utcnow()
+    with db.session_scope(engine, readonly=True) as session:
+        due = session.scalars(select(WebhookDeliveryRow.id)
+                              .where(WebhookDeliveryRow.status == "pending",
+                                     WebhookDeliveryRow.next_attempt_at <= now)
+                              .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+                              .limit(limit)).all()
+    counts = {"delivered": 0, "retrying": 0, "failed": 0}
+    for delivery_id in due:
+        claimed = _claim(engine, delivery_id, now)
+        if claimed is None:
+            continue  # another worker has it
+        url, body = claimed
+        error = _attempt(post, url, body)
+        outcome = _record(engine, delivery_id, now, error, max_attempts)
+        counts[outcome] += 1
+    return DeliveryReport(**counts)
+
+
+def _claim(engine: Engine, delivery_id: int, now: datetime) -> tuple[str, bytes] | None:
+    with db.session_scope(engine) as session:
+        result = session.execute(update(WebhookDeliveryRow)
+                                 .where(WebhookDeliveryRow.id == delivery_id,
+                                        WebhookDeliveryRow.status == "pending",
+                                        WebhookDeliveryRow.next_attempt_at <= now)
+                                 .values(next_attempt_at=now + LEASE))
+        if result.rowcount != 1:
+            return None
+        row = session.get(WebhookDeliveryRow, delivery_id)
+        return row.url, row.payload.encode("utf-8")
+
+
+def _attempt(post: Post, url: str, body: bytes) -> str | None:
+    """None on success, else what went wrong."""
+    try:
+        status = post(url, body)
+    except Exception as exc:  # noqa: BLE001 - whatever the receiver does, record it and retry later
+        return f"{type(exc).__name__}: {exc}"[:2000]
+    return None if 200 <= status < 300 else f"HTTP status {status}"
+
+
+def _record(engine: Engine, delivery_id: int, now: datetime, error: str | None, max_attempts: int) -> str:
+    with db.session_scope(engine) as session:
+        row = session.get(WebhookDeliveryRow, delivery_id)
+        row.attempts += 1
+        if error is None:
+            row.status, row.delivered_at, row.next_attempt_at = "delivered", now, now
+            return "delivered"
+        row.last_error = error
+        if row.attempts >= max_attempts:
+            row.status, row.next_attempt_at = "failed", now
+            log.warning("hand-off delivery %d failed for good after %d attempts", delivery_id, row.attempts)
+            return "failed"
+        row.next_attempt_at = now + backoff(row.attempts)
+        log.info("hand-off delivery %d failed (attempt %d); next try at %s", delivery_id, row.attempts,
+                 row.next_attempt_at.isoformat())
+        return "retrying"
+
+
+def list_deliveries(engine: Engine, case_id: int | None = None, status: str | None = None) -> list[Delivery]:
+    """Deliveries, newest first, optionally for one case and/or with one status."""
+    query = select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id.desc())
+    if case_id is not None:
+        query = query.where(WebhookDeliveryRow.case_id == check_id("case_id", case_id))
+    if status is not None:
+        query = query.where(WebhookDeliveryRow.status == check_choice("status", status, DELIVERY_STATUSES,
+                                                                      label="delivery status"))
+    with db.session_scope(engine, readonly=True) as session:
+        return [_delivery(row) for row in session.scalars(query)]

@@ -1,0 +1,164 @@
+"""The hand-off outbox: a real local HTTP receiver that fails first, back-off, give-up, never the case."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from kb.cases import escalate_case, get_case, open_case, timeline
+from kb.handoff import build_handoff
+from kb.webhook import DeliveryReport, backoff, deliver_pending, list_deliveries, queue_handoff
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that answers POSTs with the given statuses in turn."""
+
+    def __init__(self, statuses):
+        self.statuses, self.requests = list(statuses), []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((self.path, self.headers["Content-Type"], body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"try later")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(*statuses):
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+@pytest.fixture
+def escalated(engine, agent, clock):
+    case = open_case(engine, agent.id, "phone", "KLANT-1", "no sync", "dsl")
+    clock.advance(60)
+    return escalate_case(engine, case.id, agent.id, "tier2", "exchange fault")
+
+
+def snapshot(engine, case_id):
+    return get_case(engine, case_id), timeline(engine, case_id)
+
+
+def test_fails_first_then_succeeds_against_a_real_server(engine, escalated, clock, receiver):
+    server = receiver(500)
+    payload = build_handoff(engine, escalated.id).as_dict()
+    queued = queue_handoff(engine, escalated.id, server.url, payload)
+    assert (queued.status, queued.attempts, queued.next_attempt_at) == ("pending", 0, clock.now)
+    before, t0 = snapshot(engine, escalated.id), clock.now
+
+    assert deliver_pending(engine, now=t0) == DeliveryReport(retrying=1)
+    [d] = list_deliveries(engine, case_id=escalated.id)
+    assert (d.status, d.attempts, d.next_attempt_at) == ("pending", 1, t0 + timedelta(seconds=30))
+    assert "HTTP Error 500" in d.last_error
+
+    assert deliver_pending(engine, now=t0 + timedelta(seconds=29)) == DeliveryReport()  # not due yet
+    assert len(server.requests) == 1
+
+    assert deliver_pending(engine, now=t0 + timedelta(seconds=30)) == DeliveryReport(delivered=1)
+    [d] = list_deliveries(engine)
+    assert (d.status, d.attempts, d.delivered_at) == ("delivered", 2, t0 + timedelta(seconds=30))
+    assert len(server.requests) == 2
+    path, content_type, body = server.requests[-1]
+    assert path == "/hook" and content_type.startswith("application/json")
+    assert json.loads(body) == payload and json.loads(body)["customer_ref"] == "KLANT-1"
+    assert deliver_pending(engine, now=t0 + timedelta(days=1)) == DeliveryReport()  # never sent twice
+    assert snapshot(engine, escalated.id) == before
+
+
+def test_gives_up_after_max_attempts_with_exponential_back_off(engine, escalated, clock):
+    calls = []
+
+    def broken(url, body):
+        calls.append(url)
+        raise ConnectionError("receiver is down")
+
+    queue_handoff(engine, escalated.id, "https://tickets.example.com/hook", {"case": escalated.id})
+    before, now = snapshot(engine, escalated.id), clock.now
+    waits = []
+    for attempt in range(1, 5):
+        report = deliver_pending(engine, post=broken, now=now, max_attempts=4)
+        [d] = list_deliveries(engine)
+        assert d.attempts == attempt and d.last_error == "ConnectionError: receiver is down"
+        if attempt < 4:
+            assert report == DeliveryReport(retrying=1)
+            waits.append((d.next_attempt_at - now).total_seconds())
+            now = d.next_attempt_at
+        else:
+            assert report == DeliveryReport(failed=1) and d.status == "failed"
+    assert waits == [30, 60, 120]
+    assert deliver_pending(engine, post=broken, now=now + timedelta(days=7)) == DeliveryReport()
+    assert len(calls) == 4
+    assert snapshot(engine, escalated.id) == before
+
+
+def test_connection_refused_is_recorded(engine, escalated, clock, receiver):
+    server = receiver()
+    url = server.url
+    server.close()  # nothing listens there any more
+    queue_handoff(engine, escalated.id, url, {"x": 1})
+    assert deliver_pending(engine, now=clock.now) == DeliveryReport(retrying=1)
+    [d] = list_deliveries(engine)
+    assert d.last_error.startswith("URLError") and d.status == "pending"
+
+
+def test_non_2xx_status_from_post_is_a_failure(engine, escalated, clock):
+    queue_handoff(engine, escalated.id, "https://tickets.example.com/hook", {"x": 1})
+    assert deliver_pending(engine, post=lambda url, body: 302, now=clock.now) == DeliveryReport(retrying=1)
+    assert list_deliveries(engine)[0].last_error == "HTTP status 302"
+
+
+def test_backoff_doubles_and_is_capped():
+    assert [backoff(n).total_seconds() for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1920, 3600]
+
+
+def test_each_delivery_is_posted_once_when_workers_race(engine, make_engines, escalated, clock):
+    for n in range(6):
+        queue_handoff(engine, escalated.id, f"https://tickets.example.com/hook/{n}", {"n": n})
+    posted, lock = [], threading.Lock()
+
+    def slow_post(url, body):
+        time.sleep(0.02)
+        with lock:
+            posted.append(url)
+        return 204
+
+    engines = [engine, make_engines(), make_engines()]
+    reports = []
+    threads = [threading.Thread(target=lambda e=e: reports.append(deliver_pending(e, post=slow_post, now=clock.now)))
+               for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(posted) == sorted(f"https://tickets.example.com/hook/{n}" for n in range(6))
+    assert sum(r.delivered for r in reports) == 6
+    assert {d.status for d in list_deliveries(engine)} == {"delivered"}

@@ -1,0 +1,113 @@
+"""User management for admins: list users, add a user, change a role, disable or enable."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask_babel import gettext, lazy_gettext
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from kb.errors import KBError
+from kb.users import ROLES, create_user, disable_user, enable_user, list_users, set_role
+from webapp.security import roles
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ROLE_CHOICES = [SelectChoice(role) for role in ROLES]
+
+
+class AddUserForm(FlaskForm):
+    username = StringField(lazy_gettext("User name"), validators=[DataRequired(), Length(min=3, max=64)])
+    display_name = StringField(lazy_gettext("Full name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(lazy_gettext("Role"), choices=ROLE_CHOICES, default="agent")
+    language = SelectField(lazy_gettext("Language"), default="", choices=[
+        SelectChoice("", lazy_gettext("As the browser prefers")), SelectChoice("nl", "Nederlands"),
+        SelectChoice("en", "English")])
+    team = StringField(lazy_gettext("Team"), validators=[Optional(), Length(max=100)])
+    password = PasswordField(lazy_gettext("Password (leave empty to generate one)"),
+                             validators=[Optional(), Length(min=8, max=1024)])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(lazy_gettext("Role"), choices=ROLE_CHOICES)
+
+
+class ConfirmForm(FlaskForm):
+    """No fields: only the CSRF token."""
+
+
+def _engine():
+    return current_app.extensions["kb"].engine
+
+
+def _page(form: AddUserForm, created: tuple[str, str] | None = None, status: int = 200):
+    users = list_users(_engine())
+    role_forms = {u.username: RoleForm(role=u.role, formdata=None) for u in users}
+    return render_template("admin/users.html", users=users, form=form, role_forms=role_forms,
+                           created=created), status
+
+
+@bp.get("/users")
+@roles("admin")
+def users():
+    return _page(AddUserForm(formdata=None))
+
+
+@bp.post("/users")
+@roles("admin")
+def add_user():
+    form = AddUserForm()
+    if not form.validate_on_submit():
+        return _page(form, status=400)
+    password = form.password.data or secrets.token_urlsafe(12)
+    try:
+        user = create_user(_engine(), form.username.data, password, form.role.data,
+                           display_name=form.display_name.data or None, language=form.language.data or None,
+                           team=form.team.data or None)
+    except KBError as exc:
+        getattr(form, getattr(exc, "field", ""), form.username).errors.append(str(exc))
+        return _page(form, status=400)
+    # Shown once on this page, never flashed: a flash would travel in the session cookie.
+    return _page(AddUserForm(formdata=None), created=(user.username, None if form.password.data else password))
+
+
+@bp.post("/users/<username>/role")
+@roles("admin")
+def change_role(username: str):
+    form = RoleForm()
+    if username == g.user.username:
+        flash(gettext("You cannot change your own role; ask another admin."), "error")
+    elif form.validate_on_submit():
+        _apply(set_role, username, form.role.data,
+               done=gettext("%(user)s is now %(role)s.", user=username, role=form.role.data))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<username>/disable")
+@roles("admin")
+def disable(username: str):
+    if username == g.user.username:
+        flash(gettext("You cannot disable your own account."), "error")
+    elif ConfirmForm().validate_on_submit():
+        _apply(disable_user, username, done=gettext("%(user)s can no longer sign in.", user=username))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<username>/enable")
+@roles("admin")
+def enable(username: str):
+    if ConfirmForm().validate_on_submit():
+        _apply(enable_user, username, done=gettext("%(user)s can sign in again.", user=username))
+    return redirect(url_for("admin.users"))
+
+
+def _apply(change, *args, done: str) -> None:
+    try:
+        change(_engine(), *args)
+    except KBError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(done, "info")

@@ -1,0 +1,75 @@
+"""JSON API for the search page's script: POST /api/search and POST /api/gaps.
+
+Both take a JSON body (never a query string: the query is customer data) and the CSRF token in
+the X-CSRFToken header. Bad input gets 400 with {"error": message}; signed-out callers get 401.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext
+
+from kb.articles import LANGUAGES
+from kb.errors import KBError, QueryError
+from kb.gaps import flag_gap
+from webapp.search import SEARCH_ROLES, describe_hit, error_message, gap_store, parse_params, run_search
+from webapp.security import roles
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _json_object() -> dict | None:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
+def _bad_body():
+    return {"error": gettext('Send a JSON object, for example {"query": "internet light is red"}.')}, 400
+
+
+@bp.post("/search")
+@roles(*SEARCH_ROLES)
+def search():
+    """Search: in {query, lang?, category?, connection?, only_lang?, k?}; out {hits, confidence, weak, timing_ms}."""
+    started = time.perf_counter()
+    data = _json_object()
+    if data is None:
+        return _bad_body()
+    try:
+        params = parse_params(data, g.locale)
+        result = run_search(params)
+    except QueryError as exc:
+        return {"error": error_message(exc)}, 400
+    except KBError as exc:
+        return {"error": gettext("Search is not available right now: %(reason)s", reason=str(exc))}, 503
+    hits = [describe_hit(hit, params.query) for hit in result.hits]
+    app_ms = (time.perf_counter() - started) * 1000
+    response = jsonify({
+        "lang": result.lang, "confidence": result.confidence, "weak": result.weak, "bundle": result.bundle,
+        "timing_ms": {"search": result.total_ms, "embedding": result.embed_ms, "server": round(app_ms, 3)},
+        "hits": hits,
+    })
+    # Server-Timing lets the browser's network panel and scripts/bench_http.py see the server's share.
+    response.headers["Server-Timing"] = (f"search;dur={result.total_ms:.2f}, embed;dur={result.embed_ms:.2f}, "
+                                         f"app;dur={app_ms:.2f}")
+    return response
+
+
+@bp.post("/gaps")
+@roles(*SEARCH_ROLES)
+def gaps():
+    """Flag a content gap: in {query, lang?}; out 201 {"flagged": true}."""
+    data = _json_object()
+    if data is None:
+        return _bad_body()
+    lang = data.get("lang") or None
+    if lang is not None and lang not in LANGUAGES:
+        return {"error": gettext("The language must be one of %(choices)s.", choices=", ".join(LANGUAGES))}, 400
+    try:
+        flag_gap(gap_store(), data.get("query"), lang, g.user.id)
+    except QueryError as exc:
+        return {"error": error_message(exc)}, 400
+    message = gettext("Thank you: this search is flagged as a content gap for the editors.")
+    return {"flagged": True, "message": message}, 201
