@@ -18,8 +18,12 @@ install: $(BIN)/kb
 start: install
 	$(BIN)/kb start
 
+# The PostgreSQL storage tests run against a real server: KB_TEST_POSTGRES_URL if set, else a local
+# one that scripts/pg-test-server.sh installs and starts (as root); without either they are skipped.
 test: install
-	$(BIN)/pytest
+	@url="$${KB_TEST_POSTGRES_URL:-$$(bash scripts/pg-test-server.sh 2>/dev/null || true)}"; \
+	if [ -n "$$url" ]; then echo "PostgreSQL tests: $$url"; else echo "PostgreSQL tests: no server (skipped)"; fi; \
+	KB_TEST_POSTGRES_URL="$$url" $(BIN)/pytest
 
 bench: install
 	$(BIN)/kb bench

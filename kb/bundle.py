@@ -121,7 +121,8 @@ def stage_bundle(index_root: Path, chunks: list[Chunk], vectors: np.ndarray, bm2
     Nothing points at the new bundle until `publish`; a crash leaves only a `.tmp-*` folder.
     """
     started = started if started is not None else time.perf_counter()
-    name = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # Microseconds keep names in build order, so pruning never mistakes the newest for an old one.
+    name = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
     tmp = Path(index_root) / "bundles" / f".tmp-{name}"
     tmp.mkdir(parents=True)
     try:

