@@ -43,7 +43,8 @@ def enforce_access(app) -> None:
         if user is None:
             if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
                 abort(401)
-            return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+            # Only the path: a query string may carry customer data and must not travel in URLs.
+            return redirect(url_for("auth.login", next=request.path))
         if user.role not in allowed:
             abort(403)
         return None
