@@ -141,11 +141,42 @@ def open_case(engine: Engine, agent_id: int, channel: str, customer_ref: str, pr
         return _case(session, row)
 
 
+REFINE_WINDOW_SECONDS = 30
+
+
+def _refines(earlier: str, later: str) -> bool:
+    """True when `later` is `earlier` typed on or backspaced (search-as-you-type sends every pause)."""
+    a, b = earlier.casefold(), later.casefold()
+    return a.startswith(b) or b.startswith(a)
+
+
 def record_search(engine: Engine, case_id: int, actor_id: int, query: str, top_ids: list[str]) -> None:
-    """Log a search made for the case and the article ids it showed first."""
+    """Log a search made for the case and the article ids it showed first.
+
+    Search-as-you-type sends "intern", "internet li", "internet light red" within seconds; when the
+    case's newest event is a search by the same agent that this query extends or shortens, made
+    less than REFINE_WINDOW_SECONDS ago, that event is updated instead, so the log keeps the
+    searches the agent settled on, not every keystroke pause.
+    """
+    case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
     query = check_text("query", query, label="search query")
     top_ids = check_articles("top_ids", top_ids, required=False)
-    _record(engine, case_id, actor_id, "search", text=query, data={"top_ids": top_ids})
+    now = db.utcnow()
+    with db.session_scope(engine) as session:
+        _open_for_change(session, case_id, actor_id)
+        last = _last_event(session, case_id)
+        if (last is not None and last.kind == "search" and last.actor_id == actor_id
+                and (now - last.at).total_seconds() < REFINE_WINDOW_SECONDS and _refines(last.text or "", query)):
+            last.text, last.at, last.data = query, now, json.dumps({"top_ids": top_ids})
+            return
+        _event(session, case_id, actor_id, "search", now, text=query, data={"top_ids": top_ids})
+
+
+def _last_event(session: Session, case_id: int, kinds: tuple[str, ...] | None = None) -> CaseEventRow | None:
+    query = select(CaseEventRow).where(CaseEventRow.case_id == case_id)
+    if kinds:
+        query = query.where(CaseEventRow.kind.in_(kinds))
+    return session.scalars(query.order_by(CaseEventRow.id.desc()).limit(1)).first()
 
 
 def _article(article_id: object, lang: object) -> dict:
@@ -154,8 +185,20 @@ def _article(article_id: object, lang: object) -> dict:
 
 
 def record_article_opened(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str) -> None:
-    """Log that the agent opened an article for the case."""
-    _record(engine, case_id, actor_id, "article_opened", **_article(article_id, lang))
+    """Log that the agent opened an article for the case.
+
+    Coming back to the article being worked on (a reload, a return after ticking steps or writing
+    a note) is not logged again; it is after another search or another article.
+    """
+    case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
+    fields = _article(article_id, lang)
+    with db.session_scope(engine) as session:
+        _open_for_change(session, case_id, actor_id)
+        last = _last_event(session, case_id, ("search", "article_opened"))
+        if (last is not None and last.kind == "article_opened" and last.actor_id == actor_id
+                and (last.article_id, last.lang) == (fields["article_id"], fields["lang"])):
+            return
+        _event(session, case_id, actor_id, "article_opened", db.utcnow(), **fields)
 
 
 def tick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,

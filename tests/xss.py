@@ -110,10 +110,11 @@ def page_allowances(html: str) -> set[tuple[str, str]]:
                ("template", "id=result-template")}
     for path in re.findall(r'(?:src|href)="(/static/[a-z]+\.(?:js|css))"', html):
         allowed |= {("script", f"src={path}"), ("link", f"href={path}")}
-    for form_id in ("search-form", "gap-form", "checklist"):
+    for form_id in ("search-form", "gap-form", "checklist", "case-prefill", "solved-form"):
         allowed.add(("form", f"id={form_id}"))
     allowed |= {("form", "class=logout")}
-    for name in ("csrf_token", "query", "lang", "category", "connection", "only_lang", "article_id", "step"):
+    for name in ("csrf_token", "query", "lang", "category", "connection", "only_lang", "article_id", "step",
+                 "problem", "article_ids"):
         allowed |= {("input", f"name={name}"), ("select", f"name={name}")}
     allowed |= {("button", "type=submit"), ("button", "type=button")}
     return allowed

@@ -67,10 +67,11 @@ def write_secret_key(instance_path: str | Path) -> Path:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, api, articles, auth, health, search
+    from webapp import admin, api, articles, auth, cases, health, notify, search
 
-    for module in (health, auth, admin, search, api, articles):
+    for module in (health, auth, admin, search, api, articles, cases):
         app.register_blueprint(module.bp)
+    notify.init_app(app)
 
 
 def _security_headers(app: Flask) -> None:

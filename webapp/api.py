@@ -1,7 +1,9 @@
-"""JSON API for the search page's script: POST /api/search and POST /api/gaps.
+"""JSON API for the pages' scripts and other systems.
 
-Both take a JSON body (never a query string: the query is customer data) and the CSRF token in
-the X-CSRFToken header. Bad input gets 400 with {"error": message}; signed-out callers get 401.
+POST /api/search and POST /api/gaps (search page), POST /api/cases/<id>/steps (article checklist),
+GET /api/cases/<id>/handoff (the escalation hand-off). Bodies are JSON (never a query string: the
+query is customer data) and state-changing calls carry the CSRF token in the X-CSRFToken header.
+Bad input gets 4xx with {"error": message}; signed-out callers get 401.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext
 
 from kb.articles import LANGUAGES
-from kb.errors import KBError, QueryError
+from kb.errors import CaseClosed, InvalidInput, KBError, QueryError
 from kb.gaps import flag_gap
-from webapp.search import SEARCH_ROLES, describe_hit, error_message, gap_store, parse_params, run_search
+from webapp import cases
+from webapp.search import (SEARCH_ROLES, describe_hit, error_message, gap_store, parse_params, record_search,
+                           run_search)
 from webapp.security import roles
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -45,6 +49,7 @@ def search():
     except KBError as exc:
         return {"error": gettext("Search is not available right now: %(reason)s", reason=str(exc))}, 503
     hits = [describe_hit(hit, params.query) for hit in result.hits]
+    record_search(params.query, result.hits)
     app_ms = (time.perf_counter() - started) * 1000
     response = jsonify({
         "lang": result.lang, "confidence": result.confidence, "weak": result.weak, "bundle": result.bundle,
@@ -73,3 +78,29 @@ def gaps():
         return {"error": error_message(exc)}, 400
     message = gettext("Thank you: this search is flagged as a content gap for the editors.")
     return {"flagged": True, "message": message}, 201
+
+
+@bp.post("/cases/<int:case_id>/steps")
+@roles(*cases.CASE_ROLES)
+def case_steps(case_id: int):
+    """Tick or untick one step: in {article_id, lang, step, done}; out {"ticked": [step numbers]}."""
+    case = cases.own_case(case_id)
+    data = _json_object()
+    if data is None:
+        return {"error": gettext('Send a JSON object, for example {"article_id": "dsl-no-sync", "lang": "en", '
+                                 '"step": 2, "done": true}.')}, 400
+    try:
+        ticked = cases.set_steps(case, data.get("article_id"), data.get("lang"), step=data.get("step"),
+                                 done=data.get("done"))
+    except InvalidInput as exc:
+        return {"error": cases.form_error(exc), "field": exc.field}, 400
+    except CaseClosed:
+        return {"error": gettext("This case is already closed; reopen it first if something must be added.")}, 409
+    return {"ticked": ticked}
+
+
+@bp.get("/cases/<int:case_id>/handoff")
+@roles(*cases.CASE_ROLES)
+def case_handoff(case_id: int):
+    """The case's hand-off as JSON: customer reference, channel, problem, steps done, articles, notes, times."""
+    return jsonify(cases.handoff_for(cases.own_case(case_id)).as_dict())

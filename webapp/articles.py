@@ -1,9 +1,8 @@
 """One article as the agent works through it: escalation first, steps as a checklist, copyable explanation.
 
-Extension point for the case log: the template reads three optional variables, `case` (the open
-case or None), `step_form_action` (where the checklist form posts) and `ticked_steps` (step
-numbers already ticked). The cases blueprint provides them with an app context processor; this
-view passes none of them, so the article page works without a case.
+With a case open (webapp.cases), opening an article is logged on the case and the steps become a
+checklist wired to it: `webapp.cases.article_opened` logs the visit and returns the template's
+case variables (`case`, `step_form_action`, `step_api`, `ticked_steps`).
 """
 
 from __future__ import annotations
@@ -57,6 +56,38 @@ def _versions(article_id: str) -> dict[str, Article]:
     return found
 
 
+def published(article_id: str, lang: str) -> Article | None:
+    """The article in this language if it exists and the signed-in user may read it, else None."""
+    try:
+        return _versions(article_id).get(lang)
+    except ArticleError:
+        return None
+
+
+def catalogue(lang: str) -> list[Article]:
+    """Every readable article, in `lang` where it exists, else in the other language; sorted by title."""
+    root = Path(current_app.extensions["kb"].articles_root)
+    ids = sorted({path.stem for path in root.glob("*/*.md") if path.parent.name in LANGUAGES})
+    found = []
+    for article_id in ids:
+        try:
+            versions = _versions(article_id)
+        except ArticleError:
+            continue  # `kb lint` reports it; the rest of the list still works
+        if versions:
+            found.append(_pick(versions, lang))
+    return sorted(found, key=lambda a: a.title.casefold())
+
+
+def step_text(article_id: str, lang: str, number: int) -> tuple[str, str] | None:
+    """(action, expected) of a step, as the hand-off shows it; None when the article has no such step."""
+    article = published(article_id, lang)
+    if article is None:
+        return None
+    step = next((s for s in article.steps if s.number == number), None)
+    return (step.action, step.expected) if step else None
+
+
 def _pick(versions: dict[str, Article], wanted: str | None) -> Article:
     for lang in (wanted, g.locale, *LANGUAGES):
         if lang in versions:
@@ -89,9 +120,11 @@ def show(article_id: str):
         page = render_article(article)
     except ArticleError as exc:
         return render_template("articles/unreadable.html", message=str(exc)), 500
+    from webapp.cases import article_opened
+
     return render_template(
         "articles/show.html", page=page, article=article, related=_related(article),
         others=[lang for lang in versions if lang != article.lang],
         missing=wanted if wanted in LANGUAGES and wanted != article.lang else None,
         team_label=TEAM_LABELS.get(article.escalate_to, article.escalate_to),
-        categories=CATEGORY_LABELS, connections=CONNECTION_LABELS)
+        categories=CATEGORY_LABELS, connections=CONNECTION_LABELS, **article_opened(article))

@@ -111,10 +111,20 @@ def gap_store():
     return current_app.extensions.get("kb_gaps") or GapLog(Path(current_app.instance_path) / "content_gaps.jsonl")
 
 
+def record_search(query: str, hits) -> None:
+    """Log the search on the agent's current case, if there is one."""
+    from webapp.cases import record_search as on_case
+
+    on_case(query, hits)
+
+
 def escalate_url(lang: str) -> str | None:
-    """Where the "Escalate" action leads: the case log when it exists, else the escalation procedure."""
-    if "cases.index" in current_app.view_functions:
-        return url_for("cases.index")
+    """Where the "Escalate" action leads: the current case's page, else the escalation procedure."""
+    from webapp.cases import current_case
+
+    case = current_case()
+    if case is not None:
+        return url_for("cases.show", case_id=case.id) + "#close"
     root = current_app.extensions["kb"].articles_root
     versions = [lang, *(other for other in LANGUAGES if other != lang)]
     found = next((v for v in versions if (Path(root) / v / f"{ESCALATION_ARTICLE}.md").is_file()), None)
@@ -142,6 +152,8 @@ def flag():
 
 
 def _page(form: Mapping | None):
+    from webapp.cases import current_case, may_use_cases
+
     values = {"query": "", "lang": g.locale, "category": "", "connection": "", "only_lang": False}
     result, hits, error, status = None, [], None, 200
     if form is not None:
@@ -157,7 +169,9 @@ def _page(form: Mapping | None):
             error, status = gettext("Search is not available right now: %(reason)s", reason=str(exc)), 503
         else:
             hits = [describe_hit(hit, params.query) for hit in result.hits]
+            record_search(params.query, result.hits)
     lang = values["lang"] if values["lang"] in LANGUAGES else g.locale
     return render_template("search/index.html", values=values, result=result, hits=hits, error=error,
                            categories=CATEGORY_LABELS, connections=CONNECTION_LABELS,
-                           languages=LANGUAGES, escalate_url=escalate_url(lang)), status
+                           languages=LANGUAGES, escalate_url=escalate_url(lang),
+                           may_open_case=may_use_cases(g.user) and current_case() is None), status

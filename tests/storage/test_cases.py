@@ -210,3 +210,42 @@ def test_customer_reference_never_reaches_a_log(engine, agent, caplog):
     for secret in (REF, "SECRET-PROBLEM", "SECRET-NOTE", "SECRET-REASON"):
         assert secret not in caplog.text  # ... but never the values
     assert REF not in repr(get_case(engine, c.id)) and "SECRET" not in repr(timeline(engine, c.id))
+
+
+def searches(engine, case_id) -> list[str]:
+    return [e.text for e in timeline(engine, case_id) if e.kind == "search"]
+
+
+def test_typing_on_refines_the_same_search_event(engine, agent, clock, case):
+    for query in ("intern", "internet li", "internet light red", "internet light"):
+        clock.advance(2)
+        record_search(engine, case.id, agent.id, query, ["no-internet-all-devices"])
+    assert searches(engine, case.id) == ["internet light"]
+    [event] = [e for e in timeline(engine, case.id) if e.kind == "search"]
+    assert event.at == clock.now
+
+
+def test_a_new_subject_or_a_pause_starts_a_new_search_event(engine, agent, clock, case):
+    record_search(engine, case.id, agent.id, "wifi slow", [])
+    clock.advance(2)
+    record_search(engine, case.id, agent.id, "password reset", [])  # not a refinement
+    clock.advance(31)
+    record_search(engine, case.id, agent.id, "password reset mail", [])  # refinement, but after a pause
+    add_note(engine, case.id, agent.id, "asked for the e-mail address")
+    clock.advance(1)
+    record_search(engine, case.id, agent.id, "password reset mail box", [])  # something happened between
+    assert searches(engine, case.id) == ["wifi slow", "password reset", "password reset mail",
+                                         "password reset mail box"]
+
+
+def test_returning_to_the_article_being_worked_on_is_not_logged_again(engine, agent, clock, case):
+    for _ in range(3):
+        record_article_opened(engine, case.id, agent.id, "dsl-no-sync", "en")
+    record_article_opened(engine, case.id, agent.id, "dsl-no-sync", "nl")
+    tick_step(engine, case.id, agent.id, "dsl-no-sync", "nl", 1)
+    add_note(engine, case.id, agent.id, "note")
+    record_article_opened(engine, case.id, agent.id, "dsl-no-sync", "nl")  # back after ticking: same visit
+    record_search(engine, case.id, agent.id, "something else", [])
+    record_article_opened(engine, case.id, agent.id, "dsl-no-sync", "nl")  # after another search: logged
+    assert kinds(engine, case.id) == ["opened", "article_opened", "article_opened", "step_ticked", "note",
+                                      "search", "article_opened"]

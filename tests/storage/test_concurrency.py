@@ -30,7 +30,7 @@ def writer(engine, case_id, agent_id, worker):
     own = open_case(engine, agent_id, "phone", f"C-{worker}", "parallel")
     for n in range(WRITES):
         add_note(engine, case_id, agent_id, f"worker {worker} note {n}")
-        record_search(engine, own.id, agent_id, f"query {n}", ["dsl-no-sync"])
+        record_search(engine, own.id, agent_id, f"search number {n} of worker {worker}", ["dsl-no-sync"])
         tick_step(engine, case_id, agent_id, "dsl-no-sync", "en", worker * 100 + n + 1)
     return own.id
 

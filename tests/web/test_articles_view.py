@@ -137,17 +137,6 @@ def test_an_edited_article_is_shown_fresh(client_for, articles):
     assert "<h1>Restart the router, the new way</h1>" in page(client, "/articles/router-restart?lang=en")
 
 
-def test_an_open_case_can_take_over_the_checklist(make_app, articles):
-    """The cases blueprint's extension point: case, step_form_action and ticked_steps from a context processor."""
-    app, client = signed_in(make_app, articles, "agent")
-    app.context_processor(lambda: {"case": {"id": 7}, "step_form_action": "/cases/7/steps", "ticked_steps": {2}})
-    text = page(client, "/articles/dsl-no-sync?lang=en")
-    assert re.search(r'<form id="checklist" class="checklist" method="post" action="/cases/7/steps"', text)
-    assert re.search(r'value="2"\s+data-step="2" checked>', text)
-    assert not re.search(r'value="1"\s+data-step="1" checked', text)
-    assert "Save the ticked steps to the case" in text
-
-
 # -- cross-site scripting ------------------------------------------------------------------------
 
 @pytest.fixture

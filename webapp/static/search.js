@@ -237,5 +237,13 @@
     });
   });
 
+  // "Open a case with this problem": the form carries what is in the box now.
+  var prefill = document.getElementById("case-prefill");
+  if (prefill) {
+    prefill.addEventListener("submit", function () {
+      prefill.querySelector('input[name="problem"]').value = input.value;
+    });
+  }
+
   input.focus();
 })();

@@ -1,0 +1,507 @@
+"""The case log in the web app: open, record searches and articles, tick steps, note, close, hand off.
+
+Everything goes through the Flask test client; what the pages say is checked against what
+kb.cases has stored, so a page that claims something the database does not hold fails.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from sqlalchemy import func, select
+
+from kb import cases as caselog
+from kb.db import session_scope, utcnow
+from kb.models import AuditLogRow, CaseEventRow, CaseRow
+from kb.users import create_user
+from kb.webhook import deliver_pending, list_deliveries
+from tests.conftest import write_kb
+from tests.web.conftest import PASSWORD, sign_in_as
+
+CUSTOMER = "CUST-778812"
+PROBLEM = "Internet light is red since the thunderstorm; modem restarted twice."
+
+
+@pytest.fixture
+def kb_root(tmp_path):
+    return write_kb(tmp_path / "articles")
+
+
+@pytest.fixture
+def app(make_app, kb_root):
+    return make_app(KB_ARTICLES=str(kb_root))
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["kb"].engine
+
+
+@pytest.fixture
+def agent(engine):
+    return create_user(engine, "anna", PASSWORD, "agent", display_name="Anna de Vries")
+
+
+@pytest.fixture
+def client(app, agent):
+    client = app.test_client()
+    sign_in_as(client, agent)
+    return client
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def open_case(client, **fields) -> int:
+    data = {"channel": "phone", "customer_ref": CUSTOMER, "problem": PROBLEM, "connection_type": "dsl", **fields}
+    response = client.post("/cases/open", data=data)
+    assert response.status_code == 302 and response.headers["Location"] == "/", text_of(response)[:400]
+    with client.session_transaction() as session:
+        return session["case_id"]
+
+
+def counts(engine) -> tuple[int, int]:
+    with session_scope(engine, readonly=True) as session:
+        return (session.scalar(select(func.count()).select_from(CaseRow)),
+                session.scalar(select(func.count()).select_from(CaseEventRow)))
+
+
+def kinds(engine, case_id) -> list[str]:
+    return [e.kind for e in caselog.timeline(engine, case_id)]
+
+
+# -- the full lifecycle -------------------------------------------------------------------------------
+
+def test_resolve_lifecycle(client, engine, agent):
+    case_id = open_case(client)
+    case = caselog.get_case(engine, case_id)
+    assert (case.agent_id, case.channel, case.customer_ref, case.problem, case.connection_type, case.status) == \
+        (agent.id, "phone", CUSTOMER, PROBLEM, "dsl", "open")
+
+    home = text_of(client.get("/"))
+    assert f"Case {case_id}" in home and CUSTOMER in home  # the case bar, on every page
+    assert 'id="case-prefill"' not in home  # no second case while one is current
+
+    assert client.post("/api/search", json={"query": "dsl light blinking", "lang": "en"}).status_code == 200
+    assert client.post("/", data={"query": "forgot my email password", "lang": "en"}).status_code == 200
+    article = text_of(client.get("/articles/dsl-no-sync?lang=en"))
+    assert f'action="/cases/{case_id}/steps" data-api="/api/cases/{case_id}/steps"' in article
+    assert f"close case {case_id} as resolved" in article
+
+    for step, done in ((1, True), (2, True), (2, False)):
+        response = client.post(f"/api/cases/{case_id}/steps",
+                               json={"article_id": "dsl-no-sync", "lang": "en", "step": step, "done": done})
+        assert response.status_code == 200, text_of(response)
+    assert response.get_json() == {"ticked": [1]}
+    assert caselog.ticked_steps(engine, case_id) == {("dsl-no-sync", "en"): {1}}
+    assert re.search(r'value="1"\s+data-step="1" checked', text_of(client.get("/articles/dsl-no-sync?lang=en")))
+
+    assert client.post(f"/cases/{case_id}/notes", data={"text": "Customer removed the splitter."}).status_code == 302
+    response = client.post(f"/cases/{case_id}/resolve", data={"article_ids": ["dsl-no-sync", ""], "note": "sync back"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case_id}"
+
+    case = caselog.get_case(engine, case_id)
+    assert case.status == "resolved" and case.resolved_by == ("dsl-no-sync",) and case.outcome_note == "sync back"
+    assert case.handle_seconds is not None and case.handle_seconds >= 0
+    events = caselog.timeline(engine, case_id)
+    assert [e.kind for e in events] == ["opened", "search", "search", "article_opened", "step_ticked",
+                                        "step_ticked", "step_unticked", "note", "resolved"]
+    assert [e.text for e in events if e.kind == "search"] == ["dsl light blinking", "forgot my email password"]
+    assert [(e.article_id, e.lang, e.step_number) for e in events if e.kind.startswith("step_")] == \
+        [("dsl-no-sync", "en", 1), ("dsl-no-sync", "en", 2), ("dsl-no-sync", "en", 2)]
+
+    page = text_of(client.get(f"/cases/{case_id}"))
+    assert "status-resolved" in page and "DSL light blinking: no DSL sync" in page
+    assert "Customer removed the splitter." in page and "“dsl light blinking”" in page
+    assert "Steps done: 1" in page
+    with client.session_transaction() as session:
+        assert "case_id" not in session  # a closed case is no longer current
+    assert "Searches and opened articles are added" not in text_of(client.get("/"))
+
+
+def test_searches_while_typing_are_one_event_and_nothing_is_recorded_without_a_case(client, engine):
+    client.post("/api/search", json={"query": "dsl light"})  # no case yet: nothing to record it on
+    assert counts(engine) == (0, 0)
+    case_id = open_case(client)
+    for query in ("dsl", "dsl li", "dsl light blink"):
+        client.post("/api/search", json={"query": query})
+    assert [e.text for e in caselog.timeline(engine, case_id) if e.kind == "search"] == ["dsl light blink"]
+
+
+def test_opening_from_the_search_box_prefills_the_problem(client):
+    form = text_of(client.post("/cases/prefill", data={"problem": "wifi drops <b>every</b> evening"}))
+    assert re.search(r'<textarea id="problem" name="problem"[^>]*>wifi drops &lt;b&gt;every&lt;/b&gt; evening</textarea>',
+                     form)
+    assert 'id="customer_ref" name="customer_ref" value=""' in form
+
+
+def test_escalate_lifecycle_and_handoff_field_by_field(client, engine, agent):
+    case_id = open_case(client, channel="chat", connection_type="fibre")
+    client.post("/api/search", json={"query": "los light is red", "lang": "en"})
+    client.get("/articles/fiber-los-red-light?lang=en")
+    client.post(f"/api/cases/{case_id}/steps", json={"article_id": "fiber-los-red-light", "lang": "en",
+                                                     "step": 2, "done": True})
+    client.post(f"/cases/{case_id}/notes", data={"text": "LOS red on two ONTs.\nNeighbours too."})
+    response = client.post(f"/cases/{case_id}/escalate", data={"team": "field-service",
+                                                               "reason": "Fibre cut suspected outside."})
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case_id}/handoff"
+
+    data = client.get(f"/api/cases/{case_id}/handoff").get_json()
+    events = {e.kind: e for e in caselog.timeline(engine, case_id)}
+    case = caselog.get_case(engine, case_id)
+    assert data["case_id"] == case_id
+    assert data["customer_ref"] == CUSTOMER
+    assert data["channel"] == "chat"
+    assert data["problem"] == PROBLEM
+    assert data["connection_type"] == "fibre"
+    assert data["status"] == "escalated"
+    assert data["agent"] == "Anna de Vries"
+    assert data["team"] == "field-service"
+    assert data["reason"] == "Fibre cut suspected outside."
+    assert data["opened_at"] == case.opened_at.isoformat()
+    assert data["escalated_at"] == events["escalated"].at.isoformat() == case.closed_at.isoformat()
+    assert data["steps_done"] == [{"article_id": "fiber-los-red-light", "lang": "en", "step": 2,
+                                   "done_at": events["step_ticked"].at.isoformat(),
+                                   "action": "Look for a kink in the fibre cable.",
+                                   "expected": "The cable is not bent sharply."}]
+    assert [(a["article_id"], a["lang"]) for a in data["articles_tried"]] == [("fiber-los-red-light", "en")]
+    assert [s["query"] for s in data["searches"]] == ["los light is red"]
+    assert [(n["text"], n["author"]) for n in data["notes"]] == [("LOS red on two ONTs.\nNeighbours too.",
+                                                                  "Anna de Vries")]
+
+    page = text_of(client.get(f"/cases/{case_id}/handoff"))
+    for line in (f"Escalation hand-off for case {case_id}", "Team: field-service",
+                 f"Customer reference: {CUSTOMER}", "Channel: chat", "Connection type: fibre", "Agent: Anna de Vries",
+                 "- fiber-los-red-light (en) step 2, done", "Action: Look for a kink in the fibre cable.",
+                 "LOS red on two ONTs."):
+        assert line in page, line
+    assert caselog.get_case(engine, case_id).status == "escalated"
+
+
+def test_close_as_unresolved(client, engine):
+    case_id = open_case(client)
+    response = client.post(f"/cases/{case_id}/unresolved", data={"reason": "Customer not home; call back at 17:00."})
+    assert response.status_code == 302
+    case = caselog.get_case(engine, case_id)
+    assert (case.status, case.outcome_note) == ("unresolved", "Customer not home; call back at 17:00.")
+    assert "Unresolved / callback" in text_of(client.get(f"/cases/{case_id}"))
+
+
+# -- read-only after closing, audited reopen ----------------------------------------------------------------
+
+CHANGES = {
+    "note": ("/cases/{id}/notes", {"text": "late note"}),
+    "resolve": ("/cases/{id}/resolve", {"article_ids": "dsl-no-sync"}),
+    "escalate": ("/cases/{id}/escalate", {"team": "tier2", "reason": "r"}),
+    "unresolved": ("/cases/{id}/unresolved", {"reason": "r"}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_closed_case_is_read_only(client, engine, change):
+    case_id = open_case(client)
+    client.post(f"/cases/{case_id}/unresolved", data={"reason": "callback tomorrow"})
+    before = counts(engine)
+    path, data = CHANGES[change]
+    response = client.post(path.format(id=case_id), data=data)
+    assert response.status_code == 409 and "already closed" in text_of(response)
+    api = client.post(f"/api/cases/{case_id}/steps", json={"article_id": "dsl-no-sync", "lang": "en", "step": 1,
+                                                           "done": True})
+    assert api.status_code == 409 and "already closed" in api.get_json()["error"]
+    assert counts(engine) == before
+    page = text_of(client.get(f"/cases/{case_id}"))
+    assert 'id="note-form"' not in page and 'id="resolve-form"' not in page and 'id="reopen-form"' in page
+
+
+def test_reopen_is_audited(client, engine, agent):
+    case_id = open_case(client)
+    client.post(f"/cases/{case_id}/resolve", data={"article_ids": "dsl-no-sync"})
+    assert client.post(f"/cases/{case_id}/reopen", data={"reason": "  "}).status_code == 400
+    assert caselog.get_case(engine, case_id).status == "resolved"
+    response = client.post(f"/cases/{case_id}/reopen", data={"reason": "Customer called back: DSL down again."})
+    assert response.status_code == 302
+    case = caselog.get_case(engine, case_id)
+    assert (case.status, case.reopen_count, case.resolved_by) == ("open", 1, ())
+    with session_scope(engine, readonly=True) as session:
+        [audit] = session.scalars(select(AuditLogRow).where(AuditLogRow.action == "reopen_case")).all()
+        assert (audit.actor_id, audit.target) == (agent.id, f"case:{case_id}")
+        detail = json.loads(audit.detail)
+    assert detail["status"] == "resolved" and detail["resolved_by"] == ["dsl-no-sync"]
+    assert detail["reason"] == "Customer called back: DSL down again."
+    assert kinds(engine, case_id)[-1] == "reopened"
+    assert client.post(f"/cases/{case_id}/reopen", data={"reason": "again"}).status_code == 409
+
+
+# -- the agent's lists and the current case ------------------------------------------------------------------
+
+def test_my_cases_lists_open_and_recent_closed_cases_of_this_agent_only(app, client, engine, agent):
+    other = create_user(engine, "bob", PASSWORD, "agent", display_name="Bob")
+    theirs = caselog.open_case(engine, other.id, "email", "THEIR-REF", "their problem")
+    first = open_case(client, customer_ref="REF-ONE")
+    second = open_case(client, customer_ref="REF-TWO")
+    client.post(f"/cases/{first}/escalate", data={"team": "billing", "reason": "invoice dispute"})
+    page = text_of(client.get("/cases/"))
+    open_part, closed_part = page.split('id="recent-title"')
+    assert "REF-TWO" in open_part and "REF-ONE" not in open_part
+    assert "REF-ONE" in closed_part and "Billing" in closed_part
+    assert "THEIR-REF" not in page
+    assert client.get(f"/cases/{theirs.id}").status_code == 404  # someone else's case does not exist for you
+    assert client.get(f"/api/cases/{theirs.id}/handoff").status_code == 404
+    assert client.post(f"/cases/{theirs.id}/notes", data={"text": "x"}).status_code == 404
+    assert kinds(engine, theirs.id) == ["opened"]
+    admin = create_user(engine, "ada", PASSWORD, "admin")
+    admin_client = app.test_client()
+    sign_in_as(admin_client, admin)
+    assert "THEIR-REF" in text_of(admin_client.get(f"/cases/{theirs.id}"))
+    assert second
+
+
+def test_switching_and_pausing_the_current_case(client, engine):
+    first = open_case(client, customer_ref="REF-ONE")
+    second = open_case(client, customer_ref="REF-TWO")
+    client.post("/api/search", json={"query": "for the second"})
+    assert client.post(f"/cases/{first}/current").status_code == 302
+    client.post("/api/search", json={"query": "back on the first"})
+    client.post(f"/cases/{first}/leave")
+    client.post("/api/search", json={"query": "on no case"})
+    assert [e.text for e in caselog.timeline(engine, first) if e.kind == "search"] == ["back on the first"]
+    assert [e.text for e in caselog.timeline(engine, second) if e.kind == "search"] == ["for the second"]
+    assert caselog.get_case(engine, first).status == "open"
+
+
+def test_a_case_closed_in_another_tab_stops_being_current(client, engine, agent):
+    case_id = open_case(client)
+    caselog.close_unresolved(engine, case_id, agent.id, "closed elsewhere")
+    assert client.post("/api/search", json={"query": "dsl"}).status_code == 200
+    assert client.get("/articles/dsl-no-sync?lang=en").status_code == 200
+    assert kinds(engine, case_id) == ["opened", "unresolved"]
+    with client.session_transaction() as session:
+        assert "case_id" not in session
+
+
+def test_the_no_js_checklist_form_saves_the_ticked_set(client, engine):
+    case_id = open_case(client)
+    client.get("/articles/dsl-no-sync?lang=en")
+    response = client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["1", "2"]})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/articles/dsl-no-sync")
+    client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["2"]})
+    assert caselog.ticked_steps(engine, case_id) == {("dsl-no-sync", "en"): {2}}
+
+
+def test_handle_time_is_shown(client, engine, agent):
+    case_id = open_case(client)
+    with session_scope(engine) as session:  # as if the call started 12 min 5 s ago
+        session.get(CaseRow, case_id).opened_at = utcnow() - timedelta(minutes=12, seconds=5)
+    assert re.search(r"Handle time</dt><dd class=\"handle-time\">12:0[5-7]", text_of(client.get(f"/cases/{case_id}")))
+    client.post(f"/cases/{case_id}/unresolved", data={"reason": "callback"})
+    handle = caselog.get_case(engine, case_id).handle_seconds
+    assert 725 <= handle <= 727
+    assert f'class="handle-time">12:{handle - 720:02d}<' in text_of(client.get(f"/cases/{case_id}"))
+
+
+# -- bad input: a clear 4xx, nothing changed ------------------------------------------------------------------
+
+OPEN_BAD = [
+    ({"channel": "fax"}, "Choose how the customer contacted you"),
+    ({"channel": ""}, "Choose how the customer contacted you"),
+    ({"customer_ref": ""}, "Fill in the customer reference"),
+    ({"customer_ref": "x" * 101}, "at most 100 characters"),
+    ({"problem": "   "}, "Describe the customer"),
+    ({"problem": "p" * 5001}, "at most 5000 characters"),
+    ({"connection_type": "satellite"}, "Choose the connection type"),
+]
+
+
+@pytest.mark.parametrize("fields, message", OPEN_BAD)
+def test_opening_with_bad_input_is_refused_and_keeps_what_was_typed(client, engine, fields, message):
+    data = {"channel": "phone", "customer_ref": CUSTOMER, "problem": "keeps this text", "connection_type": "dsl",
+            **fields}
+    response = client.post("/cases/open", data=data)
+    assert response.status_code == 400 and message in text_of(response)
+    assert counts(engine) == (0, 0)
+    if "problem" not in fields:
+        assert "keeps this text</textarea>" in text_of(response)
+
+
+FORM_BAD = [
+    ("/cases/{id}/notes", {"text": ""}, "Write the note"),
+    ("/cases/{id}/notes", {"text": "n" * 5001}, "Write the note (at most 5000 characters)"),
+    ("/cases/{id}/resolve", {}, "Choose at least one article"),
+    ("/cases/{id}/resolve", {"article_ids": ""}, "Choose at least one article"),
+    ("/cases/{id}/resolve", {"article_ids": "no-such-article"}, "That article does not exist"),
+    ("/cases/{id}/resolve", {"article_ids": "../etc/passwd"}, "That article does not exist"),
+    ("/cases/{id}/resolve", {"article_ids": "dsl-no-sync", "note": "n" * 5001}, "at most 5000 characters"),
+    ("/cases/{id}/escalate", {"team": "nobody", "reason": "r"}, "Choose the team"),
+    ("/cases/{id}/escalate", {"team": "tier2"}, "Give the reason"),
+    ("/cases/{id}/escalate", {"team": "tier2", "reason": "r" * 2001}, "at most 2000 characters"),
+    ("/cases/{id}/unresolved", {"reason": ""}, "Give the reason"),
+    ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "en", "step": "9"}, "That step is not in the article"),
+    ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "en", "step": "one"}, "That step is not in the article"),
+    ("/cases/{id}/steps", {"article_id": "gone", "lang": "en", "step": "1"}, "That article does not exist"),
+    ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "de", "step": "1"}, "That article does not exist"),
+]
+
+
+@pytest.mark.parametrize("path, data, message", FORM_BAD)
+def test_case_forms_refuse_bad_input_and_change_nothing(client, engine, path, data, message):
+    case_id = open_case(client)
+    before = counts(engine)
+    response = client.post(path.format(id=case_id), data=data)
+    assert response.status_code == 400, text_of(response)[:300]
+    assert message in text_of(response)
+    assert counts(engine) == before and caselog.get_case(engine, case_id).status == "open"
+    if data.get("reason") == "r" * 2001:
+        assert "r" * 2001 + "</textarea>" in text_of(response)  # what was typed is not lost
+
+
+API_BAD = [
+    ("not json", "Send a JSON object"),
+    ([1, 2], "Send a JSON object"),
+    ({"article_id": "dsl-no-sync", "lang": "en", "step": "1", "done": True}, "That step is not in the article"),
+    ({"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": "yes"}, "That step is not in the article"),
+    ({"article_id": "dsl-no-sync", "lang": "en", "step": 0, "done": True}, "That step is not in the article"),
+    ({"article_id": "dsl-no-sync", "lang": "en", "step": True, "done": True}, "That step is not in the article"),
+    ({"article_id": "dsl-no-sync", "lang": "xx", "step": 1, "done": True}, "That article does not exist"),
+    ({"article_id": ["dsl-no-sync"], "lang": "en", "step": 1, "done": True}, "That article does not exist"),
+    ({"lang": "en", "step": 1, "done": True}, "That article does not exist"),
+]
+
+
+@pytest.mark.parametrize("body, message", API_BAD)
+def test_step_api_refuses_bad_input_and_changes_nothing(client, engine, body, message):
+    case_id = open_case(client)
+    before = counts(engine)
+    if isinstance(body, str):
+        response = client.post(f"/api/cases/{case_id}/steps", data=body, content_type="application/json")
+    else:
+        response = client.post(f"/api/cases/{case_id}/steps", json=body)
+    assert response.status_code == 400 and message in response.get_json()["error"]
+    assert counts(engine) == before
+
+
+def test_unknown_case_ids_are_404_everywhere(client, engine):
+    open_case(client)
+    before = counts(engine)
+    for method, path in (("get", "/cases/999"), ("get", "/cases/999/handoff"), ("get", "/api/cases/999/handoff"),
+                         ("post", "/cases/999/notes"), ("post", "/cases/999/resolve"), ("post", "/cases/999/current"),
+                         ("post", "/api/cases/999/steps"), ("post", "/cases/999/reopen")):
+        response = getattr(client, method)(path, data={"text": "x"} if method == "post" else None)
+        assert response.status_code == 404, (method, path)
+    assert client.get("/cases/abc").status_code == 404
+    assert counts(engine) == before
+
+
+def test_oversized_bodies_are_refused(client, engine):
+    case_id = open_case(client)
+    before = counts(engine)
+    response = client.post(f"/cases/{case_id}/notes", data={"text": "n" * 300_000})
+    assert response.status_code == 413
+    assert counts(engine) == before
+
+
+# -- customer data stays out of URLs and logs ------------------------------------------------------------------
+
+def test_customer_data_never_reaches_a_url_or_a_log(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    seen_urls = []
+    case_id = open_case(client)
+    for response in (client.get("/cases/"), client.get(f"/cases/{case_id}"), client.get("/"),
+                     client.get("/articles/dsl-no-sync?lang=en"), client.get(f"/cases/{case_id}/handoff")):
+        seen_urls += re.findall(r'(?:href|action|data-api)="([^"]*)"', text_of(response))
+    client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "secret reason text"})
+    for url in seen_urls:
+        assert CUSTOMER not in url and "thunderstorm" not in url
+    assert CUSTOMER not in caplog.text and "thunderstorm" not in caplog.text and "secret reason" not in caplog.text
+
+
+# -- the webhook -------------------------------------------------------------------------------------------------
+
+class Receiver:
+    """A real HTTP server on loopback: answers with the queued status codes, keeps what it got."""
+
+    def __init__(self, statuses):
+        self.statuses, self.bodies = list(statuses), []
+        self.got = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.bodies.append((self.headers["Content-Type"], json.loads(body)))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.end_headers()
+                receiver.got.set()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, count: int, timeout: float = 10) -> None:
+        for _ in range(int(timeout * 20)):
+            if len(self.bodies) >= count:
+                return
+            self.got.wait(0.05)
+        raise AssertionError(f"the receiver got {len(self.bodies)} of {count} POSTs")
+
+
+@pytest.fixture
+def receiver():
+    receivers = []
+
+    def make(*statuses):
+        receivers.append(Receiver(statuses))
+        return receivers[-1]
+
+    yield make
+    for r in receivers:
+        r.server.shutdown()
+        r.server.server_close()
+
+
+def test_escalation_posts_the_handoff_to_the_webhook_and_retries_failures(make_app, kb_root, receiver):
+    hook = receiver(503)  # the receiving system is down at first
+    app = make_app(KB_ARTICLES=str(kb_root), KB_WEBHOOK_URL=hook.url)
+    engine = app.extensions["kb"].engine
+    client = app.test_client()
+    sign_in_as(client, create_user(engine, "anna", PASSWORD, "agent", display_name="Anna de Vries"))
+    case_id = open_case(client)
+    client.post(f"/cases/{case_id}/notes", data={"text": "tried everything"})
+    response = client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "no sync after all steps"})
+    assert response.status_code == 302  # the agent never waits for the receiver
+
+    hook.wait(1)
+    for _ in range(100):  # the failure is recorded right after the POST returns
+        [delivery] = list_deliveries(engine, case_id=case_id)
+        if delivery.attempts:
+            break
+        time.sleep(0.05)
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.last_error == "HTTPError: HTTP Error 503: Service Unavailable"
+    assert caselog.get_case(engine, case_id).status == "escalated"  # the case is kept whatever the receiver does
+
+    # The retry is due after the back-off; run the delivery round as the sender thread would then.
+    report = deliver_pending(engine, now=delivery.next_attempt_at + timedelta(seconds=1))
+    assert report.delivered == 1
+    assert [d.status for d in list_deliveries(engine, case_id=case_id)] == ["delivered"]
+    content_type, payload = hook.bodies[-1]
+    assert content_type == "application/json; charset=utf-8"
+    assert payload == client.get(f"/api/cases/{case_id}/handoff").get_json()
+    assert payload["customer_ref"] == CUSTOMER and payload["team"] == "tier2"
+    assert [n["text"] for n in payload["notes"]] == ["tried everything"]
+
+
+def test_without_a_webhook_nothing_is_queued(client, engine):
+    case_id = open_case(client)
+    client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "r"})
+    assert list_deliveries(engine) == []
