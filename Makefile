@@ -20,9 +20,12 @@ start: install
 
 # The PostgreSQL storage tests run against a real server: KB_TEST_POSTGRES_URL if set, else a local
 # one that scripts/pg-test-server.sh installs and starts (as root); without either they are skipped.
+# The browser test needs Debian's chromium, which scripts/browser-test-deps.sh installs (as root);
+# without it that test is skipped, or fails when KB_REQUIRE_BROWSER=1 (CI).
 test: install
 	@url="$${KB_TEST_POSTGRES_URL:-$$(bash scripts/pg-test-server.sh 2>/dev/null || true)}"; \
 	if [ -n "$$url" ]; then echo "PostgreSQL tests: $$url"; else echo "PostgreSQL tests: no server (skipped)"; fi; \
+	if bash scripts/browser-test-deps.sh; then echo "Browser test: /usr/bin/chromium"; else echo "Browser test: no chromium (skipped)"; fi; \
 	KB_TEST_POSTGRES_URL="$$url" $(BIN)/pytest
 
 bench: install

@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/bench_http.py                 # 4 clients for 30 s, text report
     .venv/bin/python scripts/bench_http.py --json --duration 10
+    .venv/bin/python scripts/bench_http.py --with-case     # every client has a case open (searches logged)
 
 It prepares a throw-away instance folder (secret key, SQLite database, one agent user), builds the
 index with the configured model unless --index points at a published one, starts the server, waits
@@ -79,6 +80,15 @@ class Client:
             raise SystemExit(f"error: signing in as {username} failed with HTTP {response.status}")
         _, page = self.request("GET", "/")
         self.csrf = _CSRF.search(page.decode()).group(1)
+
+    def open_case(self, n: int) -> None:
+        """Open a case, so that every search is also written to the case log (as during a call)."""
+        form = urlencode({"channel": "phone", "customer_ref": f"BENCH-{n}", "problem": "benchmark call",
+                          "connection_type": "unknown", "csrf_token": self.csrf})
+        response, _ = self.request("POST", "/cases/open", form.encode(),
+                                   {"Content-Type": "application/x-www-form-urlencoded"})
+        if response.status != 302:
+            raise SystemExit(f"error: opening a case failed with HTTP {response.status}")
 
     def search(self, query: str, lang: str | None) -> tuple[int, float, dict[str, float]]:
         body = json.dumps({"query": query, "lang": lang}).encode()
@@ -161,8 +171,10 @@ def stop_server(server: subprocess.Popen) -> None:
 
 def load(args, port: int, queries: list[tuple[str, str | None]]) -> dict:
     clients = [Client(port) for _ in range(args.clients)]
-    for client in clients:
+    for n, client in enumerate(clients):
         client.sign_in("bench-agent", args.password)
+        if args.with_case:
+            client.open_case(n)
         for n in range(args.warmup):
             client.search(*queries[n % len(queries)])
     lock, samples, errors, counter = threading.Lock(), [], [], iter(range(args.max_requests))
@@ -200,7 +212,7 @@ def summarise(samples, errors, elapsed: float, args) -> dict:
     server = percentiles([t["search"] for _, t, _ in samples if "search" in t])
     rps = len(samples) / elapsed if elapsed else 0.0
     return {
-        "clients": args.clients, "workers": args.workers, "seconds": round(elapsed, 2),
+        "clients": args.clients, "workers": args.workers, "with_case": args.with_case, "seconds": round(elapsed, 2),
         "requests": len(samples), "errors": len(errors),
         "error_statuses": sorted({status for _, _, status in errors}),
         "requests_per_second": round(rps, 1),
@@ -242,6 +254,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=5, help="untimed searches per client first (default 5)")
     p.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for /readyz")
     p.add_argument("--password", default=secrets.token_urlsafe(16), help=argparse.SUPPRESS)
+    p.add_argument("--with-case", action="store_true",
+                   help="each client has a case open, so every search is also logged on it (a database write)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     return p

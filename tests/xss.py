@@ -108,7 +108,7 @@ def page_allowances(html: str) -> set[tuple[str, str]]:
     """The elements base.html and our own templates add on purpose: our scripts, styles, forms, fields."""
     allowed = {("meta", "charset=utf-8"), ("meta", "name=viewport"), ("meta", "name=csrf-token"),
                ("template", "id=result-template")}
-    for path in re.findall(r'(?:src|href)="(/static/[a-z]+\.(?:js|css))"', html):
+    for path in re.findall(r'(?:src|href)="(/static/[a-z]+\.(?:js|css|svg))"', html):
         allowed |= {("script", f"src={path}"), ("link", f"href={path}")}
     for form_id in ("search-form", "gap-form", "checklist", "case-prefill", "solved-form"):
         allowed.add(("form", f"id={form_id}"))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext, lazy_gettext
+from sqlalchemy.exc import SQLAlchemyError
 
 from kb import cases as caselog
 from kb.articles import LANGUAGES, Article
@@ -40,7 +41,7 @@ STATUS_LABELS = {"open": lazy_gettext("Open"), "resolved": lazy_gettext("Resolve
 EVENT_LABELS = {
     "opened": lazy_gettext("Case opened"), "search": lazy_gettext("Searched"),
     "article_opened": lazy_gettext("Opened article"), "step_ticked": lazy_gettext("Step done"),
-    "step_unticked": lazy_gettext("Step undone"), "note": lazy_gettext("Note"),
+    "step_unticked": lazy_gettext("Step unticked"), "note": lazy_gettext("Note"),
     "resolved": lazy_gettext("Resolved"), "escalated": lazy_gettext("Escalated"),
     "unresolved": lazy_gettext("Closed as unresolved / callback"), "reopened": lazy_gettext("Reopened"),
 }
@@ -111,7 +112,7 @@ def current_case() -> caselog.Case | None:
     if isinstance(case_id, int) and may_use_cases(g.get("user")):
         try:
             case = caselog.get_case(_engine(), case_id)
-        except KBError:
+        except (KBError, SQLAlchemyError):  # gone, or the database is away: the page still renders
             case = None
         if case is not None and (case.status != "open" or case.agent_id != g.user.id):
             case = None
