@@ -24,7 +24,7 @@ from kb.models import (CHANNELS, CONNECTION_TYPES, LANGUAGES, STATUSES, AuditLog
                        check_id, check_step, check_text)
 
 __all__ = ["CHANNELS", "CONNECTION_TYPES", "STATUSES", "Case", "Event", "escalation_teams", "open_case",
-           "record_search", "record_article_opened", "tick_step", "untick_step", "ticked_steps",
+           "record_search", "record_article_opened", "tick_step", "untick_step", "ticked_steps", "step_results",
            "add_note", "resolve_case", "escalate_case", "close_unresolved", "reopen_case", "get_case",
            "timeline", "list_cases"]
 
@@ -202,10 +202,14 @@ def record_article_opened(engine: Engine, case_id: int, actor_id: int, article_i
 
 
 def tick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,
-              step_number: int) -> None:
-    """Log that a step of an article was done."""
+              step_number: int, result: str | None = None) -> None:
+    """Log that a step of an article was done, optionally with what it showed ("light still red").
+
+    Ticking a ticked step again with a result records the result; the step keeps its first time.
+    """
     fields = _article(article_id, lang) | {"step_number": check_step(step_number)}
-    _record(engine, case_id, actor_id, "step_ticked", **fields)
+    result = check_text("result", result, label="step result", required=False, limit="note") or None
+    _record(engine, case_id, actor_id, "step_ticked", text=result, **fields)
 
 
 def untick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,
@@ -217,18 +221,26 @@ def untick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, la
 
 def ticked_steps(engine: Engine, case_id: int) -> dict[tuple[str, str], set[int]]:
     """The steps ticked now (the last tick or untick of each step wins), per (article_id, lang)."""
+    return {key: set(steps) for key, steps in step_results(engine, case_id).items()}
+
+
+def step_results(engine: Engine, case_id: int) -> dict[tuple[str, str], dict[int, str | None]]:
+    """The steps ticked now with the result recorded for each (None if none), per (article_id, lang)."""
     case_id = check_id("case_id", case_id)
     with db.session_scope(engine, readonly=True) as session:
         _find(session, case_id)
         events = session.execute(select(CaseEventRow.kind, CaseEventRow.article_id, CaseEventRow.lang,
-                                         CaseEventRow.step_number)
+                                         CaseEventRow.step_number, CaseEventRow.text)
                                   .where(CaseEventRow.case_id == case_id,
                                          CaseEventRow.kind.in_(("step_ticked", "step_unticked")))
                                   .order_by(CaseEventRow.id)).all()
-    state: dict[tuple[str, str], set[int]] = {}
-    for kind, article_id, lang, step in events:
-        steps = state.setdefault((article_id, lang), set())
-        (steps.add if kind == "step_ticked" else steps.discard)(step)
+    state: dict[tuple[str, str], dict[int, str | None]] = {}
+    for kind, article_id, lang, step, text in events:
+        steps = state.setdefault((article_id, lang), {})
+        if kind == "step_unticked":
+            steps.pop(step, None)
+        else:
+            steps[step] = text if text is not None else steps.get(step)
     return {key: steps for key, steps in state.items() if steps}
 
 

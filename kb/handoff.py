@@ -28,6 +28,7 @@ class HandoffStep:
     done_at: datetime
     action: str | None = None    # the step's instruction, when a step_text callback knows it
     expected: str | None = None  # its expected result
+    result: str | None = field(default=None, repr=False)  # what the agent recorded it showed
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class Handoff:
             "agent": self.agent_name, "opened_at": iso(self.opened_at), "escalated_at": iso(self.escalated_at),
             "team": self.team, "reason": self.reason,
             "steps_done": [{"article_id": s.article_id, "lang": s.lang, "step": s.step_number,
-                            "done_at": iso(s.done_at), "action": s.action, "expected": s.expected}
+                            "done_at": iso(s.done_at), "action": s.action, "expected": s.expected,
+                            "result": s.result}
                            for s in self.steps],
             "articles_tried": [{"article_id": a.article_id, "lang": a.lang, "opened_at": iso(a.opened_at)}
                                for a in self.articles_tried],
@@ -104,6 +106,8 @@ class Handoff:
                 lines.append(f"  Action: {_indent(s.action, 4)}")
             if s.expected:
                 lines.append(f"  Expected: {_indent(s.expected, 4)}")
+            if s.result:
+                lines.append(f"  Result: {_indent(s.result, 4)}")
         lines += ["", f"Articles tried ({len(self.articles_tried)}):"]
         lines += [f"- {a.article_id} ({a.lang}), opened {_time(a.opened_at)}" for a in self.articles_tried]
         lines += ["", f"Searches ({len(self.searches)}):"]
@@ -133,12 +137,14 @@ def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = Non
         events = session.execute(select(CaseEventRow, UserRow.display_name)
                                  .join(UserRow, UserRow.id == CaseEventRow.actor_id)
                                  .where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)).all()
-    ticked: dict[tuple[str, str, int], datetime] = {}
+    ticked: dict[tuple[str, str, int], tuple[datetime, str | None]] = {}
     opened: dict[tuple[str, str], datetime] = {}
     searches, notes, escalated_at = [], [], None
     for event, author in events:
         if event.kind == "step_ticked":
-            ticked[(event.article_id, event.lang, event.step_number)] = event.at
+            key = (event.article_id, event.lang, event.step_number)
+            at, result = ticked.get(key, (event.at, None))  # ticked again: the first time, the newest result
+            ticked[key] = (at, event.text if event.text is not None else result)
         elif event.kind == "step_unticked":
             ticked.pop((event.article_id, event.lang, event.step_number), None)
         elif event.kind == "article_opened":
@@ -150,9 +156,9 @@ def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = Non
         elif event.kind == "escalated":
             escalated_at = event.at
     steps = []
-    for (article_id, lang, number), at in sorted(ticked.items(), key=lambda item: item[1]):
+    for (article_id, lang, number), (at, result) in sorted(ticked.items(), key=lambda item: item[1][0]):
         texts = _step_texts(step_text, article_id, lang, number)
-        steps.append(HandoffStep(article_id, lang, number, at, *texts))
+        steps.append(HandoffStep(article_id, lang, number, at, *texts, result=result))
     return Handoff(case.id, case.customer_ref, case.channel, case.problem, case.connection_type, case.status,
                    case.agent_name, case.opened_at, escalated_at if case.status == "escalated" else None,
                    case.escalation_team, case.escalation_reason, tuple(steps),

@@ -83,7 +83,7 @@ def gaps():
 @bp.post("/cases/<int:case_id>/steps")
 @roles(*cases.CASE_ROLES)
 def case_steps(case_id: int):
-    """Tick or untick one step: in {article_id, lang, step, done}; out {"ticked": [step numbers]}."""
+    """Tick or untick one step: in {article_id, lang, step, done, result?}; out {"ticked": [...], "results": {...}}."""
     case = cases.own_case(case_id)
     data = _json_object()
     if data is None:
@@ -91,12 +91,12 @@ def case_steps(case_id: int):
                                  '"step": 2, "done": true}.')}, 400
     try:
         ticked = cases.set_steps(case, data.get("article_id"), data.get("lang"), step=data.get("step"),
-                                 done=data.get("done"))
+                                 done=data.get("done"), result=data.get("result"))
     except InvalidInput as exc:
         return {"error": cases.form_error(exc), "field": exc.field}, 400
     except CaseClosed:
         return {"error": gettext("This case is already closed; reopen it first if something must be added.")}, 409
-    return {"ticked": ticked}
+    return {"ticked": sorted(ticked), "results": {str(n): text for n, text in sorted(ticked.items()) if text}}
 
 
 @bp.get("/cases/<int:case_id>/handoff")

@@ -25,7 +25,7 @@ from kb import cases as caselog
 from kb.articles import LANGUAGES, Article
 from kb.errors import CaseClosed, InvalidInput, KBError, NotFound
 from kb.handoff import Handoff, build_handoff
-from kb.models import MAX_LENGTH
+from kb.models import MAX_LENGTH, check_text
 from webapp.security import roles
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -61,6 +61,7 @@ FIELD_MESSAGES = {
                                 "as escalated or unresolved instead."),
     "article_id": lazy_gettext("That article does not exist (any more); choose one from the list."),
     "step_number": lazy_gettext("That step is not in the article; reload the article and try again."),
+    "result": lazy_gettext("The step result must be text of at most %(max)s characters.", max=MAX_LENGTH["note"]),
 }
 
 
@@ -152,8 +153,8 @@ def article_opened(article: Article) -> dict:
     case = current_case()
     if case is None:
         return {}
-    ticked = caselog.ticked_steps(_engine(), case.id).get((article.id, article.lang), set())
-    return {"case": case, "ticked_steps": sorted(ticked),
+    results = caselog.step_results(_engine(), case.id).get((article.id, article.lang), {})
+    return {"case": case, "ticked_steps": sorted(results), "step_results": results,
             "step_form_action": url_for("cases.steps", case_id=case.id),
             "step_api": url_for("api.case_steps", case_id=case.id),
             "resolve_action": url_for("cases.resolve", case_id=case.id)}
@@ -335,11 +336,13 @@ def add_note(case_id: int):
 
 
 def set_steps(case: caselog.Case, article_id: object, lang: object, wanted: set[int] | None = None,
-              step: object = None, done: object = None) -> list[int]:
-    """Tick or untick steps of one article on the case; returns the ticked step numbers after it.
+              step: object = None, done: object = None, results: Mapping[int, object] | None = None,
+              result: object = None) -> dict[int, str | None]:
+    """Tick or untick steps of one article on the case; returns {step: result} of the ticked steps after it.
 
-    Either `wanted` (the full set that should be ticked, from the no-JS form) or one `step` with
-    `done` (from the checklist script). Raises InvalidInput for unknown articles or steps.
+    Either `wanted` (the full set that should be ticked, from the no-JS form) with `results` per
+    step, or one `step` with `done` and an optional `result` (from the checklist script). Everything
+    is checked before anything is written: bad input raises InvalidInput and changes nothing.
     """
     from webapp.articles import published
 
@@ -350,18 +353,24 @@ def set_steps(case: caselog.Case, article_id: object, lang: object, wanted: set[
         raise InvalidInput("article_id", "unknown article")
     numbers = {s.number for s in article.steps}
     engine = _engine()
-    now = caselog.ticked_steps(engine, case.id).get((article_id, lang), set())
+    now = caselog.step_results(engine, case.id).get((article_id, lang), {})
     if wanted is None:
         if isinstance(step, bool) or not isinstance(step, int) or not isinstance(done, bool):
             raise InvalidInput("step_number", "step must be a number and done true or false")
-        wanted = (now | {step}) if done else (now - {step})
-    if not (wanted - now) <= numbers:  # unticking a step the article has since lost is allowed
+        wanted = (set(now) | {step}) if done else (set(now) - {step})
+        results = {step: result} if done and result is not None else {}
+    if not (wanted - set(now)) <= numbers:  # unticking a step the article has since lost is allowed
         raise InvalidInput("step_number", "no such step")
-    for number in sorted(wanted - now):
-        caselog.tick_step(engine, case.id, g.user.id, article_id, lang, number)
-    for number in sorted(now - wanted):
+    checked = {n: check_text("result", text, label="step result", required=False, limit="note") or None
+               for n, text in (results or {}).items() if n in wanted}
+    for number in sorted(wanted):
+        if number not in now:
+            caselog.tick_step(engine, case.id, g.user.id, article_id, lang, number, checked.get(number))
+        elif checked.get(number) is not None and checked[number] != now[number]:
+            caselog.tick_step(engine, case.id, g.user.id, article_id, lang, number, checked[number])
+    for number in sorted(set(now) - wanted):
         caselog.untick_step(engine, case.id, g.user.id, article_id, lang, number)
-    return sorted(wanted)
+    return caselog.step_results(engine, case.id).get((article_id, lang), {})
 
 
 @bp.post("/<int:case_id>/steps")
@@ -375,8 +384,9 @@ def steps(case_id: int):
         wanted = {int(v) for v in form.getlist("step")}
     except ValueError:
         wanted = {-1}  # refused below with the same message as an unknown step
+    results = {n: form.get(f"result-{n}") for n in wanted if form.get(f"result-{n}") is not None}
     try:
-        set_steps(case, article_id, lang, wanted)
+        set_steps(case, article_id, lang, wanted, results=results)
     except InvalidInput as exc:
         flash(form_error(exc), "error")
         return _case_page(case, 400)[0], 400

@@ -249,3 +249,19 @@ def test_returning_to_the_article_being_worked_on_is_not_logged_again(engine, ag
     record_article_opened(engine, case.id, agent.id, "dsl-no-sync", "nl")  # after another search: logged
     assert kinds(engine, case.id) == ["opened", "article_opened", "article_opened", "step_ticked", "note",
                                       "search", "article_opened"]
+
+
+def test_step_results_keep_the_newest_result_until_unticked(engine, agent, case):
+    from kb.cases import step_results
+
+    tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 1)
+    tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 2, "light steady")
+    tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 2)  # ticked again without a result: kept
+    assert step_results(engine, case.id) == {("dsl-no-sync", "en"): {1: None, 2: "light steady"}}
+    untick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 2)
+    tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 2)
+    assert step_results(engine, case.id) == {("dsl-no-sync", "en"): {1: None, 2: None}}
+    with pytest.raises(InvalidInput, match="step result is too long"):
+        tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 3, "x" * 5001)
+    with pytest.raises(InvalidInput, match="step result must be text"):
+        tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 3, 42)

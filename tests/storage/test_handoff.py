@@ -36,6 +36,8 @@ def escalated(engine, agent, clock):
         tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", step)
         clock.advance(10)
     untick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 3)
+    tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 2, "Steady for a minute.")
+    tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 2, " Steady, then blinking again. ")  # newest wins
     colleague = create_user(engine, "bert", "another password", "agent", display_name="Bert Jansen")
     add_note(engine, case.id, colleague.id, "Customer already rebooted twice.")
     clock.advance(30)
@@ -52,7 +54,8 @@ def test_handoff_field_by_field(engine, escalated):
         connection_type="dsl", status="escalated", agent_name="Anna de Vries", opened_at=t0,
         escalated_at=at(100), team="tier2", reason="Still no sync after all steps.",
         steps=(HandoffStep("dsl-no-sync", "en", 1, at(40), "Check the telephone cable.", "The cable clicks in."),
-               HandoffStep("dsl-no-sync", "en", 2, at(50), "Remove any splitter.", "The DSL light goes steady.")),
+               HandoffStep("dsl-no-sync", "en", 2, at(50), "Remove any splitter.", "The DSL light goes steady.",
+                           "Steady, then blinking again.")),
         articles_tried=(HandoffArticle("dsl-no-sync", "en", at(20)), HandoffArticle("check-area-outage", "nl", at(30))),
         searches=(HandoffSearch('dsl "blinking"', at(10)),),
         notes=(HandoffNote("Customer already rebooted twice.", at(70), "Bert Jansen"),))
@@ -80,7 +83,8 @@ def test_as_dict_is_json_ready(engine, escalated):
     assert d["escalated_at"] == (t0 + timedelta(seconds=100)).isoformat()
     assert d["steps_done"][1] == {"article_id": "dsl-no-sync", "lang": "en", "step": 2,
                                   "done_at": (t0 + timedelta(seconds=50)).isoformat(),
-                                  "action": "Remove any splitter.", "expected": "The DSL light goes steady."}
+                                  "action": "Remove any splitter.", "expected": "The DSL light goes steady.",
+                                  "result": "Steady, then blinking again."}
     assert [a["article_id"] for a in d["articles_tried"]] == ["dsl-no-sync", "check-area-outage"]
     assert d["searches"] == [{"query": 'dsl "blinking"', "at": (t0 + timedelta(seconds=10)).isoformat()}]
     assert d["notes"][0]["author"] == "Bert Jansen" and d["reason"] == "Still no sync after all steps."
@@ -97,6 +101,7 @@ def test_as_text_has_labelled_lines(engine, escalated):
                      "Problem: No internet.", "  DSL light blinks.",
                      "Steps done (2):", "- dsl-no-sync (en) step 1, done 2026-11-25 09:00:40 UTC",
                      "  Action: Check the telephone cable.", "  Expected: The cable clicks in.",
+                     "  Result: Steady, then blinking again.",
                      "Articles tried (2):", "- check-area-outage (nl), opened 2026-11-25 09:00:30 UTC",
                      'Searches (1):', '- 2026-11-25 09:00:10 UTC: "dsl \\"blinking\\""',
                      "Agent notes (1):", "- 2026-11-25 09:01:10 UTC Bert Jansen: Customer already rebooted twice."):

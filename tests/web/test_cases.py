@@ -100,9 +100,15 @@ def test_resolve_lifecycle(client, engine, agent):
         response = client.post(f"/api/cases/{case_id}/steps",
                                json={"article_id": "dsl-no-sync", "lang": "en", "step": step, "done": done})
         assert response.status_code == 200, text_of(response)
-    assert response.get_json() == {"ticked": [1]}
+    assert response.get_json() == {"ticked": [1], "results": {}}
+    response = client.post(f"/api/cases/{case_id}/steps", json={"article_id": "dsl-no-sync", "lang": "en",
+                                                                 "step": 1, "done": True, "result": "cable was loose"})
+    assert response.get_json() == {"ticked": [1], "results": {"1": "cable was loose"}}
     assert caselog.ticked_steps(engine, case_id) == {("dsl-no-sync", "en"): {1}}
-    assert re.search(r'value="1"\s+data-step="1" checked', text_of(client.get("/articles/dsl-no-sync?lang=en")))
+    article = text_of(client.get("/articles/dsl-no-sync?lang=en"))
+    assert re.search(r'value="1"\s+data-step="1" checked', article)
+    assert re.search(r'name="result-1"[^>]*value="cable was loose"', article)
+    assert re.search(r'name="result-2"[^>]*value=""', article)
 
     assert client.post(f"/cases/{case_id}/notes", data={"text": "Customer removed the splitter."}).status_code == 302
     response = client.post(f"/cases/{case_id}/resolve", data={"article_ids": ["dsl-no-sync", ""], "note": "sync back"})
@@ -113,10 +119,11 @@ def test_resolve_lifecycle(client, engine, agent):
     assert case.handle_seconds is not None and case.handle_seconds >= 0
     events = caselog.timeline(engine, case_id)
     assert [e.kind for e in events] == ["opened", "search", "search", "article_opened", "step_ticked",
-                                        "step_ticked", "step_unticked", "note", "resolved"]
+                                        "step_ticked", "step_unticked", "step_ticked", "note", "resolved"]
     assert [e.text for e in events if e.kind == "search"] == ["dsl light blinking", "forgot my email password"]
-    assert [(e.article_id, e.lang, e.step_number) for e in events if e.kind.startswith("step_")] == \
-        [("dsl-no-sync", "en", 1), ("dsl-no-sync", "en", 2), ("dsl-no-sync", "en", 2)]
+    assert [(e.article_id, e.lang, e.step_number, e.text) for e in events if e.kind.startswith("step_")] == \
+        [("dsl-no-sync", "en", 1, None), ("dsl-no-sync", "en", 2, None), ("dsl-no-sync", "en", 2, None),
+         ("dsl-no-sync", "en", 1, "cable was loose")]
 
     page = text_of(client.get(f"/cases/{case_id}"))
     assert "status-resolved" in page and "DSL light blinking: no DSL sync" in page
@@ -148,7 +155,7 @@ def test_escalate_lifecycle_and_handoff_field_by_field(client, engine, agent):
     client.post("/api/search", json={"query": "los light is red", "lang": "en"})
     client.get("/articles/fiber-los-red-light?lang=en")
     client.post(f"/api/cases/{case_id}/steps", json={"article_id": "fiber-los-red-light", "lang": "en",
-                                                     "step": 2, "done": True})
+                                                     "step": 2, "done": True, "result": "Cable bent behind the cupboard."})
     client.post(f"/cases/{case_id}/notes", data={"text": "LOS red on two ONTs.\nNeighbours too."})
     response = client.post(f"/cases/{case_id}/escalate", data={"team": "field-service",
                                                                "reason": "Fibre cut suspected outside."})
@@ -171,7 +178,8 @@ def test_escalate_lifecycle_and_handoff_field_by_field(client, engine, agent):
     assert data["steps_done"] == [{"article_id": "fiber-los-red-light", "lang": "en", "step": 2,
                                    "done_at": events["step_ticked"].at.isoformat(),
                                    "action": "Look for a kink in the fibre cable.",
-                                   "expected": "The cable is not bent sharply."}]
+                                   "expected": "The cable is not bent sharply.",
+                                   "result": "Cable bent behind the cupboard."}]
     assert [(a["article_id"], a["lang"]) for a in data["articles_tried"]] == [("fiber-los-red-light", "en")]
     assert [s["query"] for s in data["searches"]] == ["los light is red"]
     assert [(n["text"], n["author"]) for n in data["notes"]] == [("LOS red on two ONTs.\nNeighbours too.",
@@ -181,6 +189,7 @@ def test_escalate_lifecycle_and_handoff_field_by_field(client, engine, agent):
     for line in (f"Escalation hand-off for case {case_id}", "Team: field-service",
                  f"Customer reference: {CUSTOMER}", "Channel: chat", "Connection type: fibre", "Agent: Anna de Vries",
                  "- fiber-los-red-light (en) step 2, done", "Action: Look for a kink in the fibre cable.",
+                 "Result: Cable bent behind the cupboard.",
                  "LOS red on two ONTs."):
         assert line in page, line
     assert caselog.get_case(engine, case_id).status == "escalated"
@@ -292,8 +301,9 @@ def test_the_no_js_checklist_form_saves_the_ticked_set(client, engine):
     client.get("/articles/dsl-no-sync?lang=en")
     response = client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["1", "2"]})
     assert response.status_code == 302 and response.headers["Location"].startswith("/articles/dsl-no-sync")
-    client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["2"]})
-    assert caselog.ticked_steps(engine, case_id) == {("dsl-no-sync", "en"): {2}}
+    client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["2"],
+                                                 "result-2": "splitter removed", "result-1": "ignored: not ticked"})
+    assert caselog.step_results(engine, case_id) == {("dsl-no-sync", "en"): {2: "splitter removed"}}
 
 
 def test_handle_time_is_shown(client, engine, agent):
@@ -347,6 +357,8 @@ FORM_BAD = [
     ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "en", "step": "one"}, "That step is not in the article"),
     ("/cases/{id}/steps", {"article_id": "gone", "lang": "en", "step": "1"}, "That article does not exist"),
     ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "de", "step": "1"}, "That article does not exist"),
+    ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "en", "step": "1", "result-1": "r" * 5001},
+     "The step result must be text of at most 5000"),
 ]
 
 
@@ -372,6 +384,8 @@ API_BAD = [
     ({"article_id": "dsl-no-sync", "lang": "xx", "step": 1, "done": True}, "That article does not exist"),
     ({"article_id": ["dsl-no-sync"], "lang": "en", "step": 1, "done": True}, "That article does not exist"),
     ({"lang": "en", "step": 1, "done": True}, "That article does not exist"),
+    ({"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True, "result": "r" * 5001}, "The step result must be text of at most 5000"),
+    ({"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True, "result": 7}, "The step result must be text of at most 5000"),
 ]
 
 

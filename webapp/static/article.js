@@ -36,17 +36,15 @@
     var stepStatus = checklist.querySelector(".checklist-status");
     var saveButton = checklist.querySelector(".save-steps");
     if (saveButton) { saveButton.hidden = true; }
-    checklist.addEventListener("change", function (event) {
-      var box = event.target;
-      if (!box.matches('input[type="checkbox"][name="step"]')) { return; }
-      var done = box.checked;
-      box.disabled = true;
-      fetch(checklist.dataset.api, {
+    var save = function (step, done, result, box) {
+      var body = {article_id: checklist.dataset.article, lang: checklist.dataset.lang, step: step, done: done};
+      if (result !== null) { body.result = result; }
+      if (box) { box.disabled = true; }
+      return fetch(checklist.dataset.api, {
         method: "POST",
         credentials: "same-origin",
         headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken},
-        body: JSON.stringify({article_id: checklist.dataset.article, lang: checklist.dataset.lang,
-                              step: Number(box.value), done: done})
+        body: JSON.stringify(body)
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (!response.ok) { throw new Error(data.error || checklist.dataset.msgFailed); }
@@ -56,9 +54,27 @@
           });
         });
       }).catch(function (err) {
-        box.checked = !done;  // the case does not have it: do not pretend it does
+        if (box) { box.checked = !done; }  // the case does not have it: do not pretend it does
         if (stepStatus) { stepStatus.textContent = err.message || checklist.dataset.msgFailed; }
-      }).then(function () { box.disabled = false; });
+      }).then(function () { if (box) { box.disabled = false; } });
+    };
+    checklist.addEventListener("change", function (event) {
+      var target = event.target;
+      if (target.matches('input[type="checkbox"][name="step"]')) {
+        var field = document.getElementById("step-result-" + target.value);
+        var text = field && target.checked && field.value.trim() ? field.value : null;
+        save(Number(target.value), target.checked, text, target);
+      } else if (target.matches("input.step-result") && target.value.trim()) {
+        // Writing a result means the step was done: it is ticked with the result.
+        save(Number(target.dataset.step), true, target.value, null);
+      }
+    });
+    // Enter in a result field saves it (change fires) instead of submitting the whole form.
+    checklist.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target.matches("input.step-result")) {
+        event.preventDefault();
+        event.target.blur();
+      }
     });
   }
 
