@@ -1,35 +1,41 @@
 """Content gaps: searches an agent flagged because no article answered them.
 
-Editors read these to decide which articles to write next. Flags are appended to a JSON Lines
-file for now (`GapLog`); a database table can replace it behind the same two methods, `add`
-and `recent`, without the callers changing.
+Editors read these to decide which articles to write next. `flag_gap` checks a flag and hands it
+to a store with two methods, `add` and `recent`; the store of the app is `GapTable`, the
+content_gaps table in the database (SQLite or PostgreSQL), so the flags of every host end up in
+one place. `GapTable.add` validates, then writes in one transaction that is committed before it
+returns. The queries are customer data: nothing here writes them to a log, and `Gap` keeps the
+query out of its repr.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
-from kb.db import utcnow
-from kb.errors import QueryError
+from sqlalchemy import Engine, select
+
+from kb import db
+from kb.errors import InvalidInput, NotFound, QueryError
+from kb.models import LANGUAGES, CaseRow, ContentGapRow, UserRow, check_choice, check_id, check_text
 from kb.search import clean_query
 
-LANGUAGES = ("nl", "en")
+__all__ = ["LANGUAGES", "MAX_RECENT", "Gap", "GapStore", "GapTable", "flag_gap"]
+
+MAX_RECENT = 1000
 
 
 @dataclass(frozen=True)
 class Gap:
-    """One flag: what the agent searched for, in which language, who flagged it and when (UTC)."""
+    """One flag: what the agent searched for, in which language, who flagged it and when (UTC),
+    and the case the agent was working on, if any."""
 
-    query: str
+    query: str = field(repr=False)  # customer data: kept out of repr so a logged Gap leaks nothing
     lang: str | None
     user_id: int | None
     at: datetime
+    case_id: int | None = None
 
 
 class GapStore(Protocol):
@@ -38,55 +44,45 @@ class GapStore(Protocol):
     def recent(self, limit: int = 100) -> list[Gap]: ...
 
 
-class GapLog:
-    """Gaps as JSON Lines in one file; appends from several worker processes are serialised by a lock."""
+class GapTable:
+    """Gaps as rows of the content_gaps table; safe to share between threads, processes and hosts."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, engine: Engine):
+        self.engine = engine
 
     def add(self, gap: Gap) -> None:
-        record = {**asdict(gap), "at": gap.at.isoformat()}
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # The queries are customer data: the file is readable by the service account only.
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "ab") as fh, _locked(fh):
-            fh.write(line)
+        """Store one flag. Raises InvalidInput for a value the table cannot hold, NotFound for an
+        unknown user or case."""
+        query = check_text("query", gap.query, label="search query")
+        lang = None if gap.lang is None else check_choice("lang", gap.lang, LANGUAGES, label="language")
+        user_id = None if gap.user_id is None else check_id("user_id", gap.user_id)
+        case_id = None if gap.case_id is None else check_id("case_id", gap.case_id)
+        if not isinstance(gap.at, datetime) or gap.at.utcoffset() is None:
+            raise InvalidInput("at", "The time of a flag must be a timezone-aware datetime (use kb.db.utcnow()).")
+        with db.session_scope(self.engine) as session:
+            if user_id is not None and session.get(UserRow, user_id) is None:
+                raise NotFound(f"There is no user with id {user_id}; log in again.")
+            if case_id is not None and session.get(CaseRow, case_id) is None:
+                raise NotFound(f"There is no case {case_id}; check the case number.")
+            session.add(ContentGapRow(query=query, lang=lang, user_id=user_id, case_id=case_id, at=gap.at))
 
     def recent(self, limit: int = 100) -> list[Gap]:
-        """The newest `limit` gaps, newest first. Lines that cannot be read are skipped."""
-        if not self.path.exists():
-            return []
-        gaps = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-                gaps.append(Gap(record["query"], record.get("lang"), record.get("user_id"),
-                                datetime.fromisoformat(record["at"])))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a crash
-        return gaps[::-1][:limit]
+        """The newest `limit` gaps (1 to MAX_RECENT), newest first."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RECENT:
+            raise InvalidInput("limit", f"The limit must be a whole number from 1 to {MAX_RECENT}.")
+        with db.session_scope(self.engine, readonly=True) as session:
+            rows = session.scalars(select(ContentGapRow)
+                                   .order_by(ContentGapRow.at.desc(), ContentGapRow.id.desc()).limit(limit)).all()
+        return [Gap(row.query, row.lang, row.user_id, row.at, row.case_id) for row in rows]
 
 
-@contextmanager
-def _locked(fh) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # not on POSIX: O_APPEND alone keeps short lines whole
-        yield
-        return
-    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def flag_gap(store: GapStore, query, lang: str | None, user_id: int | None) -> Gap:
-    """Record that `query` found no good article. Raises QueryError for an empty or oversized query."""
+def flag_gap(store: GapStore, query, lang: str | None, user_id: int | None, case_id: int | None = None) -> Gap:
+    """Record that `query` found no good article. Raises QueryError for an empty or oversized query
+    or an unknown language; the store may refuse unknown user or case ids."""
     query = clean_query(query)
     if lang is not None and lang not in LANGUAGES:
         raise QueryError(f"the language '{str(lang)[:10]}' is unknown; use one of {', '.join(LANGUAGES)}")
-    gap = Gap(query, lang, user_id, utcnow())
+    gap = Gap(query, lang, user_id, db.utcnow(), case_id)
     store.add(gap)
     return gap
+

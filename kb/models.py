@@ -1,4 +1,4 @@
-"""Tables of users, cases, their events and the hand-off outbox; plus the checks on what goes in them.
+"""Tables of users, cases, their events, the hand-off outbox and content gaps; plus the checks on what goes in them.
 
 The limits and choices live here, next to the columns they protect, so every caller (web form,
 API, CLI) is refused the same way, with an `InvalidInput` that says what to do.
@@ -167,6 +167,20 @@ class AuditLogRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ContentGapRow(Base):
+    """A search an agent flagged because no article answered it (kb.gaps); `query` is customer data."""
+
+    __tablename__ = "content_gaps"
+    __table_args__ = (CheckConstraint(_in("lang", LANGUAGES), name="lang"), Index(None, "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(2))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # -- checks shared by users.py, cases.py and webhook.py ------------------------------------------

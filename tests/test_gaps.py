@@ -1,50 +1,72 @@
-"""kb.gaps: flagged searches appended to a JSON Lines file, readable newest first."""
+"""kb.gaps.flag_gap: checks a flag and hands it to the store (here an in-memory one; the table is
+tested in tests/storage/test_gaps.py)."""
 
 from __future__ import annotations
 
-import stat
-from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import pytest
 
+from kb import db
 from kb.errors import QueryError
-from kb.gaps import GapLog, flag_gap
+from kb.gaps import Gap, flag_gap
 
 
-def test_flags_are_kept_newest_first_with_a_cleaned_query(tmp_path):
-    store = GapLog(tmp_path / "instance" / "gaps.jsonl")
-    flag_gap(store, "modem  makes\ta noise", "en", 3)
-    flag_gap(store, "tv zegt geen signaal", "nl", None)
-    newest, oldest = store.recent()
-    assert (newest.query, newest.lang, newest.user_id) == ("tv zegt geen signaal", "nl", None)
-    assert (oldest.query, oldest.lang, oldest.user_id) == ("modem makes a noise", "en", 3)
-    assert oldest.at <= newest.at and oldest.at.tzinfo is not None
-    assert len(store.recent(limit=1)) == 1
+class MemoryStore:
+    """The GapStore interface over a list."""
+
+    def __init__(self):
+        self.gaps: list[Gap] = []
+
+    def add(self, gap: Gap) -> None:
+        self.gaps.append(gap)
+
+    def recent(self, limit: int = 100) -> list[Gap]:
+        return self.gaps[::-1][:limit]
 
 
-def test_the_file_is_private_and_a_torn_line_is_skipped(tmp_path):
-    store = GapLog(tmp_path / "gaps.jsonl")
-    flag_gap(store, "first", None, 1)
-    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600  # the queries are customer data
-    with store.path.open("a", encoding="utf-8") as fh:
-        fh.write('{"query": "cut sh')
-    assert [g.query for g in store.recent()] == ["first"]
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
 
 
-def test_concurrent_flags_all_arrive_whole(tmp_path):
-    store = GapLog(tmp_path / "gaps.jsonl")
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: flag_gap(store, f"query {n} " + "x" * 900, "en", n), range(64)))
-    assert sorted(g.user_id for g in store.recent(limit=100)) == list(range(64))
+@pytest.fixture
+def store(monkeypatch):
+    monkeypatch.setattr(db, "utcnow", lambda: NOW)
+    return MemoryStore()
+
+
+def test_a_flag_is_stored_with_a_cleaned_query_and_the_time(store):
+    gap = flag_gap(store, "  modem  makes\ta noise\n", "en", 3)
+    assert gap == Gap("modem makes a noise", "en", 3, NOW, None)
+    assert store.gaps == [gap]
+
+
+def test_language_user_and_case_are_optional(store):
+    gap = flag_gap(store, "tv zegt geen signaal", None, None)
+    assert (gap.lang, gap.user_id, gap.case_id) == (None, None, None)
+    assert flag_gap(store, "tv zegt geen signaal", "nl", 5, case_id=12).case_id == 12
+    assert [g.case_id for g in store.recent()] == [12, None]
+
+
+def test_the_query_stays_out_of_the_repr(store):
+    gap = flag_gap(store, "customer 12345 at Dorpsstraat 1", "en", 3)
+    assert "Dorpsstraat" not in repr(gap) and "12345" not in repr(gap)
+
+
+def test_existing_callers_can_still_build_a_gap_without_a_case():
+    assert Gap("dsl", "en", 1, NOW).case_id is None
 
 
 @pytest.mark.parametrize("query, lang, message", [
     ("   ", "en", "the query is empty"),
+    (None, "en", "the query must be text"),
     ("x" * 1001, "en", "the limit is 1000"),
     ("dsl", "de", "the language 'de' is unknown; use one of nl, en"),
 ])
-def test_unusable_flags_are_refused(tmp_path, query, lang, message):
-    store = GapLog(tmp_path / "gaps.jsonl")
+def test_unusable_flags_are_refused_before_the_store(store, query, lang, message):
     with pytest.raises(QueryError, match=message):
         flag_gap(store, query, lang, 1)
-    assert store.recent() == []
+    assert store.gaps == []
+
+
+def test_the_longest_query_is_accepted(store):
+    assert len(flag_gap(store, "x" * 1000, "en", 1).query) == 1000

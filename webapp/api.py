@@ -17,8 +17,8 @@ from kb.articles import LANGUAGES
 from kb.errors import CaseClosed, InvalidInput, KBError, QueryError
 from kb.gaps import flag_gap
 from webapp import cases
-from webapp.search import (SEARCH_ROLES, describe_hit, error_message, gap_store, parse_params, record_search,
-                           run_search)
+from webapp.search import (SEARCH_ROLES, current_case_id, describe_hit, error_message, gap_store, parse_params,
+                           record_search, run_search)
 from webapp.security import roles
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -73,7 +73,7 @@ def gaps():
     if lang is not None and lang not in LANGUAGES:
         return {"error": gettext("The language must be one of %(choices)s.", choices=", ".join(LANGUAGES))}, 400
     try:
-        flag_gap(gap_store(), data.get("query"), lang, g.user.id)
+        flag_gap(gap_store(), data.get("query"), lang, g.user.id, current_case_id())
     except QueryError as exc:
         return {"error": error_message(exc)}, 400
     message = gettext("Thank you: this search is flagged as a content gap for the editors.")

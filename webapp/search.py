@@ -14,7 +14,7 @@ from flask_babel import gettext, lazy_gettext
 
 from kb.articles import CATEGORIES, CONNECTIONS, LANGUAGES
 from kb.errors import KBError, QueryError
-from kb.gaps import GapLog, flag_gap
+from kb.gaps import flag_gap
 from kb.render import anchor, snippet
 from kb.search import Hit, SearchResult, clean_query
 from webapp.security import roles
@@ -107,8 +107,18 @@ def error_message(exc: KBError) -> str:
 
 
 def gap_store():
-    """Where flagged content gaps go: the app's own store if one is set, else a file in the instance folder."""
-    return current_app.extensions.get("kb_gaps") or GapLog(Path(current_app.instance_path) / "content_gaps.jsonl")
+    """Where flagged content gaps go: the app's own store if one is set, else the database's content_gaps table."""
+    from kb.gaps import GapTable
+
+    return current_app.extensions.get("kb_gaps") or GapTable(current_app.extensions["kb"].engine)
+
+
+def current_case_id() -> int | None:
+    """The agent's current case, to link a flagged content gap to the call it came from."""
+    from webapp.cases import current_case
+
+    case = current_case()
+    return case.id if case else None
 
 
 def record_search(query: str, hits) -> None:
@@ -143,7 +153,7 @@ def flag():
     """No-JS fallback of POST /api/gaps: flag the search, then show the same results again."""
     lang = request.form.get("lang") if request.form.get("lang") in LANGUAGES else None
     try:
-        flag_gap(gap_store(), request.form.get("query"), lang, g.user.id)
+        flag_gap(gap_store(), request.form.get("query"), lang, g.user.id, current_case_id())
     except QueryError as exc:
         flash(error_message(exc), "error")
     else:

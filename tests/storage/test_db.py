@@ -18,19 +18,20 @@ from kb.errors import InvalidInput
 from kb.models import Base, CaseEventRow, UserRow
 
 TABLES = {"users", "login_attempts", "cases", "case_events", "case_resolutions", "webhook_deliveries",
-          "audit_log"}
+          "audit_log", "content_gaps"}
+HEAD = "0002"  # the newest migration in kb/migrations/versions
 
 
 def test_upgrade_creates_every_table_at_head(engine):
     assert TABLES | {"alembic_version"} <= set(inspect(engine).get_table_names())
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == HEAD
 
 
 def test_empty_database_has_no_revision(make_engines):
     fresh = make_engines()
     assert current_revision(fresh) is None
     upgrade(fresh)
-    assert current_revision(fresh) == "0001"
+    assert current_revision(fresh) == HEAD
 
 
 def test_constraint_names_follow_the_naming_convention(engine):
@@ -58,7 +59,7 @@ def test_model_metadata_uses_the_same_names():
 
 def test_upgrade_again_keeps_data(engine, agent):
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == HEAD
     with session_scope(engine, readonly=True) as session:
         assert session.scalar(select(UserRow.username)) == "anna"
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from kb.errors import IndexMissing
-from kb.gaps import GapLog
+from kb.gaps import GapTable
 from kb.users import create_user
 from tests.web.conftest import csrf_token, sign_in_as
 
@@ -138,11 +138,10 @@ def test_a_missing_index_is_a_503_message_not_a_traceback(app, agent):
 
 # -- content gaps -------------------------------------------------------------------------------
 
-def test_flagging_a_gap_stores_query_language_user_and_time(app, agent, users, tmp_path):
-    app.extensions["kb_gaps"] = store = GapLog(tmp_path / "gaps.jsonl")
+def test_flagging_a_gap_stores_query_language_user_and_time_in_the_database(app, agent, users):
     response = api(agent, {"query": "  modem  makes a   whistling noise ", "lang": "en"}, status=201, path="/api/gaps")
     assert response.get_json()["flagged"] is True
-    [gap] = store.recent()
+    [gap] = GapTable(app.extensions["kb"].engine).recent()
     assert (gap.query, gap.lang, gap.user_id) == ("modem makes a whistling noise", "en", users["agent"].id)
     assert gap.at.tzinfo is not None
 
@@ -152,8 +151,9 @@ def test_flagging_a_gap_stores_query_language_user_and_time(app, agent, users, t
     ({"query": "x", "lang": "fr"}, "The language must be one of nl, en."),
     ("text", "Send a JSON object"),
 ])
-def test_bad_gap_flags_get_400(agent, body, message):
+def test_bad_gap_flags_get_400(app, agent, body, message):
     assert message in api(agent, body, status=400, path="/api/gaps").get_json()["error"]
+    assert GapTable(app.extensions["kb"].engine).recent() == []
 
 
 def test_signed_out_callers_cannot_flag_gaps(client):

@@ -519,3 +519,15 @@ def test_without_a_webhook_nothing_is_queued(client, engine):
     case_id = open_case(client)
     client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "r"})
     assert list_deliveries(engine) == []
+
+
+def test_a_content_gap_flagged_during_a_case_is_linked_to_it(client, engine, agent):
+    from kb.gaps import GapTable
+
+    client.post("/api/gaps", json={"query": "tv box shows no signal", "lang": "en"})
+    case_id = open_case(client)
+    assert client.post("/api/gaps", json={"query": "decoder blinks orange", "lang": "en"}).status_code == 201
+    assert client.post("/gaps", data={"query": "decoder remote does nothing", "lang": "en"}).status_code == 200
+    assert [(g.query, g.case_id, g.user_id) for g in GapTable(engine).recent()] == [
+        ("decoder remote does nothing", case_id, agent.id), ("decoder blinks orange", case_id, agent.id),
+        ("tv box shows no signal", None, agent.id)]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from kb.bundle import build_index
-from kb.gaps import GapLog
+from kb.gaps import GapTable
 from kb.search import Searcher
 from kb.users import create_user
 from tests.conftest import FakeEmbedder
@@ -112,21 +113,28 @@ def test_the_weak_state_follows_the_searcher(agent, searcher, query):
     assert shown == weak
 
 
-def test_flagging_a_gap_without_javascript_records_it_and_keeps_the_results(app, agent, users, tmp_path):
-    app.extensions["kb_gaps"] = store = GapLog(tmp_path / "gaps.jsonl")
+def test_flagging_a_gap_without_javascript_records_it_and_keeps_the_results(app, agent, users):
     response = agent.post("/gaps", data={"query": NONSENSE, "lang": "en"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Thank you: this search is flagged as a content gap for the editors." in page
     assert f'value="{NONSENSE}"' in page
-    [gap] = store.recent()
+    [gap] = GapTable(app.extensions["kb"].engine).recent()
     assert (gap.query, gap.lang, gap.user_id) == (NONSENSE, "en", users["agent"].id)
 
 
-def test_gaps_go_to_the_instance_folder_by_default(app, agent):
+def test_gaps_go_to_the_database_not_the_instance_folder(app, agent):
     agent.post("/gaps", data={"query": "modem on fire", "lang": "nl"})
-    [gap] = GapLog(f"{app.instance_path}/content_gaps.jsonl").recent()
-    assert gap.query == "modem on fire" and gap.lang == "nl"
+    agent.post("/gaps", data={"query": "modem on fire again", "lang": "xx"})  # an unknown language is dropped
+    assert [(g.query, g.lang) for g in GapTable(app.extensions["kb"].engine).recent()] == [
+        ("modem on fire again", None), ("modem on fire", "nl")]
+    assert not list(Path(app.instance_path).glob("*gaps*"))
+
+
+def test_a_bad_flag_is_shown_and_not_stored(app, agent):
+    page = agent.post("/gaps", data={"query": "   ", "lang": "en"}).get_data(as_text=True)
+    assert "The query is empty" in page
+    assert GapTable(app.extensions["kb"].engine).recent() == []
 
 
 def test_the_page_and_its_form_need_a_csrf_token(make_app):
