@@ -1,0 +1,435 @@
+"""A real browser against the real app: Debian's Chromium, headless, driven by Playwright.
+
+The app runs with its production settings (CSRF on, the real Content-Security-Policy header) on a
+loopback HTTP server, searching the shipped articles with the real model. The agent logs in, opens
+a case, searches while typing (the results change without a page load), opens an article, ticks
+a step and resolves the case. Any Content-Security-Policy violation or JavaScript error on any
+page fails the test; a second test proves that the CSP detector really catches a violation.
+
+Without Chromium or Playwright the tests are skipped, unless KB_REQUIRE_BROWSER=1 (CI sets it):
+then they fail, so they can never be silently skipped there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+from urllib.parse import quote, quote_plus, urlsplit
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the tests run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium tries to reach Google services; the test machine has no network.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+TYPING_DELAY_MS = 60
+
+USERNAME, PASSWORD, DISPLAY_NAME = "anna", "correct horse battery", "Anna Agent"
+CUSTOMER_REF = "CUST-4711-BROWSER"
+CASE_PROBLEM = "internet light is red"
+QUERY_WIFI = "wifi signal weak upstairs"
+QUERY_PASSWORD = "forgot my email password"
+STEP_RESULT = "Customer sees the mailbox list"
+
+# Runs in every document before the page's own scripts: records CSP violations on the page
+# (window.__cspViolations, checked on each page) and reports them to the test at once
+# (window.__kbReportCsp, exposed below), so one just before a navigation is not lost either.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  var violation = {
+    directive: event.effectiveDirective || event.violatedDirective,
+    blocked: event.blockedURI,
+    source: event.sourceFile,
+    line: event.lineNumber,
+    sample: event.sample,
+    page: document.location.pathname
+  };
+  window.__cspViolations.push(violation);
+  if (typeof window.__kbReportCsp === "function") { window.__kbReportCsp(violation); }
+}, true);
+"""
+
+
+def _unavailable(reason: str):
+    if os.environ.get("KB_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"KB_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless; skipped (or failed under KB_REQUIRE_BROWSER=1) if unavailable."""
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        _unavailable(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _unavailable(f"the playwright package cannot be imported: {exc}")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                                              timeout=60_000)
+    except Exception as exc:  # noqa: BLE001 - any launch failure means "no usable browser"
+        playwright.stop()
+        _unavailable(f"Chromium could not be started by Playwright: {exc}")
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+class LiveApp:
+    def __init__(self, app, server, thread):
+        self.app, self.server, self.thread = app, server, thread
+        self.url = f"http://127.0.0.1:{server.server_port}"
+
+    @property
+    def engine(self):
+        return self.app.extensions["kb"].engine
+
+
+@pytest.fixture
+def serve(request, tmp_path, monkeypatch):
+    """`serve(with_search=True)`: the app with real settings on a loopback HTTP server, one agent in it.
+
+    The searcher (and so the shared index build) is only requested when the test searches.
+    """
+    from werkzeug.serving import make_server
+
+    from kb.db import upgrade
+    from kb.users import create_user
+    from webapp import create_app
+
+    monkeypatch.setenv("KB_INSTANCE", str(tmp_path / "instance"))
+    for name in ("KB_SECRET_KEY", "KB_DATABASE_URL", "KB_HTTPS", "KB_WEBHOOK_URL", "KB_ESCALATION_TEAMS"):
+        monkeypatch.delenv(name, raising=False)
+    running: list[LiveApp] = []
+
+    def start(with_search: bool = True) -> LiveApp:
+        index = request.getfixturevalue("shipped_index") if with_search else tmp_path / "no-index"
+        app = create_app({"SECRET_KEY": "browser-test-secret",
+                          "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.db'}",
+                          "KB_INDEX": str(index), "KB_ARTICLES": str(ROOT / "articles")})
+        assert not app.testing and app.config.get("WTF_CSRF_ENABLED", True), "must run with real settings"
+        engine = app.extensions["kb"].engine
+        upgrade(engine)
+        if with_search:
+            app.extensions["kb"].use_searcher(request.getfixturevalue("searcher"))
+        create_user(engine, USERNAME, PASSWORD, "agent", display_name=DISPLAY_NAME)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
+        thread.start()
+        live = LiveApp(app, server, thread)
+        running.append(live)
+        return live
+
+    yield start
+    for live in running:
+        live.server.shutdown()
+        live.thread.join(timeout=10)
+        live.server.server_close()
+        live.engine.dispose()
+
+
+class Watch:
+    """Everything the browser reports that must not happen: CSP violations, JS errors; plus all URLs."""
+
+    def __init__(self, page):
+        self.page = page
+        self.violations: list[dict] = []
+        self.console_csp: list[str] = []
+        self.page_errors: list[str] = []
+        self.requests: list[str] = []
+        self.navigations: list[str] = []
+        page.expose_function("__kbReportCsp", self._violation)
+        page.add_init_script(CSP_LISTENER)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
+        page.on("request", lambda req: self.requests.append(req.url))
+        page.on("framenavigated", lambda frame: frame == page.main_frame and self.navigations.append(frame.url))
+
+    def _violation(self, violation: dict) -> None:
+        self.violations.append(violation)
+
+    def _console(self, message) -> None:
+        text = message.text
+        if "Content Security Policy" in text or "Content-Security-Policy" in text:
+            self.console_csp.append(f"{self.page.url}: {text}")
+
+    def problems(self) -> dict[str, list]:
+        return {name: value for name, value in (("CSP violations", self.violations),
+                                                 ("CSP console messages", self.console_csp),
+                                                 ("JavaScript errors", self.page_errors)) if value}
+
+    def assert_clean(self) -> None:
+        """No CSP violation or JS error so far, and none recorded by the page now showing."""
+        self.page.wait_for_load_state("load")
+        on_page = self.page.evaluate("window.__cspViolations")
+        assert on_page == [], f"CSP violations on {self.page.url}: {on_page}"
+        assert not self.problems(), self.problems()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _path(page) -> str:
+    return urlsplit(page.url).path
+
+
+def _log_in(page, watch: Watch, live: LiveApp) -> None:
+    page.goto(live.url + "/")
+    assert _path(page) == "/auth/login"  # signed out: sent to log in
+    watch.assert_clean()
+    page.fill("#username", USERNAME)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("form[action='/auth/login'] button[type=submit]")
+    assert _path(page) == "/", page.content()[:2000]
+    assert page.locator("#query").is_visible()
+    watch.assert_clean()
+
+
+def _type_query(page, live: LiveApp, query: str) -> dict:
+    """Type `query` into the search box key by key; wait until the list shows its results; return them."""
+    box = page.locator("#query")
+
+    def is_final_search(response) -> bool:
+        request = response.request
+        if response.url != live.url + "/api/search" or request.method != "POST":
+            return False
+        try:
+            return (request.post_data_json or {}).get("query") == query
+        except ValueError:
+            return False
+
+    with page.expect_response(is_final_search) as answer:
+        box.press_sequentially(query, delay=TYPING_DELAY_MS)
+    response = answer.value
+    assert response.ok, (response.status, response.text())
+    data = response.json()
+    titles = [hit["title"] for hit in data["hits"]]
+    assert titles, f"no results for {query!r}"
+    page.wait_for_function(
+        """titles => JSON.stringify(Array.from(document.querySelectorAll("#results li.result a.result-title"),
+                                                  a => a.textContent)) === JSON.stringify(titles)""",
+        arg=titles)
+    return data
+
+
+def _shown_results(page) -> list[tuple[str, str]]:
+    return page.eval_on_selector_all("#results li.result a.result-title",
+                                     "links => links.map(a => [a.textContent, a.getAttribute('href')])")
+
+
+def _assert_no_customer_data_in_urls(watch: Watch, texts) -> None:
+    for url in [watch.page.url, *watch.requests, *watch.navigations]:
+        for text in texts:
+            for form in {text, quote(text), quote_plus(text), quote(text, safe="")}:
+                assert form.casefold() not in url.casefold(), f"{text!r} appears in the URL {url}"
+
+
+@pytest.mark.integration  # the real model searches the shipped articles
+def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(browser, serve, page):
+    from kb.cases import get_case, list_cases, timeline
+    from kb.users import get_user
+
+    live = serve(with_search=True)
+    watch = Watch(page)
+    _log_in(page, watch, live)
+
+    # -- search while typing, before any case: no page load, nothing in the URL ---------------------
+    page.evaluate("window.__marker = 1")
+    navigations = len(watch.navigations)
+    first = _type_query(page, live, CASE_PROBLEM)
+    assert page.evaluate("window.__marker") == 1, "the page was reloaded while typing"
+    assert len(watch.navigations) == navigations, watch.navigations
+    assert page.url == live.url + "/"
+    assert first["hits"][0]["title"] == _shown_results(page)[0][0]
+    watch.assert_clean()
+
+    # -- open a case with this problem ----------------------------------------------------------------
+    with page.expect_navigation():
+        page.click("#case-prefill button[type=submit]")
+    assert _path(page) == "/cases/prefill"
+    assert page.input_value("#problem") == CASE_PROBLEM  # the search box's text, carried in a POST body
+    watch.assert_clean()
+    page.check("#channel-phone")
+    page.fill("#customer_ref", CUSTOMER_REF)
+    page.select_option("#connection_type", "fibre")
+    with page.expect_navigation():
+        page.click("#open-case button[type=submit]")
+    assert _path(page) == "/", page.content()[:2000]
+    casebar = page.locator("aside.casebar")
+    assert casebar.is_visible()
+    assert CUSTOMER_REF in casebar.inner_text()
+    case_href = casebar.locator("a.button").get_attribute("href")
+    match = re.fullmatch(r"/cases/(\d+)", case_href or "")
+    assert match, case_href
+    case_id = int(match.group(1))
+    assert page.locator("#case-prefill").count() == 0  # no second case while this one is current
+    watch.assert_clean()
+
+    # -- two searches: the list is rebuilt in place, the page never reloads ---------------------------
+    page.evaluate("window.__marker = 1")
+    navigations = len(watch.navigations)
+    wifi = _type_query(page, live, QUERY_WIFI)
+    wifi_shown = _shown_results(page)
+    assert page.evaluate("window.__marker") == 1
+    page.fill("#query", "")
+    password = _type_query(page, live, QUERY_PASSWORD)
+    password_shown = _shown_results(page)
+    assert page.evaluate("window.__marker") == 1, "the page was reloaded while typing"
+    assert len(watch.navigations) == navigations, watch.navigations
+    assert page.url == live.url + "/"
+    assert wifi["hits"][0]["id"] != password["hits"][0]["id"], (wifi["hits"][0], password["hits"][0])
+    assert wifi_shown[0][0] != password_shown[0][0], (wifi_shown, password_shown)
+    assert casebar.is_visible()
+    watch.assert_clean()
+
+    # -- open the first result --------------------------------------------------------------------------
+    hit = password["hits"][0]
+    article_id, lang = hit["id"], hit["lang"]
+    with page.expect_navigation():
+        page.click("#results li.result:first-child a.result-title")
+    assert _path(page) == f"/articles/{article_id}"
+    assert page.locator("h1").first.inner_text() == hit["title"]
+    assert page.locator("aside.casebar").is_visible()
+    checklist = page.locator("form#checklist")
+    assert checklist.get_attribute("data-api") == f"/api/cases/{case_id}/steps"
+    page.locator("form#checklist .save-steps").wait_for(state="hidden")  # article.js saves each tick itself
+    step_one = page.locator("form#checklist input[name=step][value='1']")
+    assert not step_one.is_checked()
+    watch.assert_clean()
+
+    # -- tick step 1: saved at once, without a page load -------------------------------------------------
+    page.evaluate("window.__marker = 1")
+    with page.expect_response(lambda r: r.url == f"{live.url}/api/cases/{case_id}/steps"
+                              and r.request.method == "POST") as answer:
+        step_one.check()
+    response = answer.value
+    assert response.ok, (response.status, response.text())
+    assert response.request.post_data_json == {"article_id": article_id, "lang": lang, "step": 1, "done": True}
+    assert response.json()["ticked"] == [1]
+    page.wait_for_function("() => !document.querySelector(\"form#checklist input[name=step][value='1']\").disabled")
+    assert step_one.is_checked()
+    assert page.evaluate("window.__marker") == 1
+    assert page.locator("form#checklist .checklist-status").inner_text().strip() == ""
+    watch.assert_clean()
+
+    # -- a result typed for step 2 ticks it and is saved with it (Enter saves the field, not the form) ---
+    with page.expect_response(lambda r: r.url == f"{live.url}/api/cases/{case_id}/steps"
+                              and r.request.method == "POST") as answer:
+        page.locator("#step-result-2").fill(STEP_RESULT)
+        page.locator("#step-result-2").press("Enter")
+    response = answer.value
+    assert response.ok and response.request.post_data_json == {
+        "article_id": article_id, "lang": lang, "step": 2, "done": True, "result": STEP_RESULT}
+    assert response.json() == {"ticked": [1, 2], "results": {"2": STEP_RESULT}}
+    assert page.locator("form#checklist input[name=step][value='2']").is_checked()
+    assert page.evaluate("window.__marker") == 1
+    watch.assert_clean()
+
+    # -- reload: the ticks were saved on the server ------------------------------------------------------
+    page.reload()
+    assert page.locator("form#checklist input[name=step][value='1']").is_checked()
+    assert page.locator("form#checklist input[name=step][value='2']").is_checked()
+    assert page.locator("#step-result-2").input_value() == STEP_RESULT
+    others = page.locator("form#checklist input[name=step]:not([value='1']):not([value='2'])")
+    assert all(not others.nth(i).is_checked() for i in range(others.count()))
+    watch.assert_clean()
+
+    # -- "This solved it" ---------------------------------------------------------------------------------
+    solved = page.locator("form#solved-form button[type=submit]")
+    assert f"close case {case_id} as resolved" in solved.inner_text()
+    with page.expect_navigation():
+        solved.click()
+    assert _path(page) == f"/cases/{case_id}"
+    status = page.locator("h1 span.status-resolved")
+    assert status.inner_text().strip() == "Resolved"
+    assert page.locator("aside.casebar").count() == 0  # a resolved case is no longer the current one
+    assert page.locator("dl.facts dd.customer-ref").inner_text() == CUSTOMER_REF
+    kinds = page.eval_on_selector_all(
+        "ol.timeline li.event",
+        "items => items.map(li => Array.from(li.classList).find(c => c.startsWith('event-')).slice(6))")
+    for kind in ("opened", "search", "article_opened", "step_ticked", "resolved"):
+        assert kind in kinds, kinds
+    assert kinds[0] == "opened" and kinds[-1] == "resolved", kinds
+    assert kinds.index("search") < kinds.index("article_opened") < kinds.index("step_ticked"), kinds
+    step_event = page.locator("ol.timeline li.event-step_ticked").first.inner_text()
+    assert "step 1" in step_event and hit["title"] in step_event, step_event
+    searches = page.locator("ol.timeline li.event-search .event-text").all_inner_texts()
+    assert [s.strip("“”") for s in searches] == [QUERY_WIFI, QUERY_PASSWORD], searches
+    watch.assert_clean()
+
+    # -- the database agrees --------------------------------------------------------------------------------
+    engine = live.engine
+    case = get_case(engine, case_id)
+    assert case.status == "resolved"
+    assert case.resolved_by == (article_id,)
+    assert (case.channel, case.customer_ref, case.connection_type, case.problem) == (
+        "phone", CUSTOMER_REF, "fibre", CASE_PROBLEM)
+    assert case.closed_at is not None and case.handle_seconds is not None
+    agent = get_user(engine, case.agent_id)
+    assert agent.username == USERNAME
+    assert [c.id for c in list_cases(engine, agent_id=agent.id, status="resolved")] == [case_id]
+    assert list_cases(engine, status="open") == []
+    events = timeline(engine, case_id)
+    ticked = [e for e in events if e.kind == "step_ticked"]
+    assert [(e.article_id, e.lang, e.step_number, e.text) for e in ticked] == [
+        (article_id, lang, 1, None), (article_id, lang, 2, STEP_RESULT)]
+    assert [e.text for e in events if e.kind == "search"] == [QUERY_WIFI, QUERY_PASSWORD]
+    assert (article_id, lang) in {(e.article_id, e.lang) for e in events if e.kind == "article_opened"}
+    assert events[-1].kind == "resolved"
+
+    # Customer data never travelled in a URL (not in the address bar, not in any request).
+    _assert_no_customer_data_in_urls(watch, [CASE_PROBLEM, QUERY_WIFI, QUERY_PASSWORD, CUSTOMER_REF])
+    assert not watch.problems(), watch.problems()
+
+
+def test_the_csp_detector_catches_a_violation_of_the_apps_policy(browser, serve, page):
+    """The check above can fail: an inline script and an inline style on a real app page are reported."""
+    live = serve(with_search=False)
+    watch = Watch(page)
+    response = page.goto(live.url + "/auth/login")
+    policy = response.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy, policy
+    watch.assert_clean()
+
+    page.evaluate("""() => {
+      var script = document.createElement("script");
+      script.textContent = "window.__inlineScriptRan = true;";
+      document.body.appendChild(script);
+      document.querySelector("h1").setAttribute("style", "color: red");
+    }""")
+    page.wait_for_function("() => window.__cspViolations.length >= 2")
+    assert page.evaluate("window.__inlineScriptRan") is None, "the inline script ran: no CSP?"
+    expected = {"script-src-elem", "style-src-attr"}
+    assert expected <= {v["directive"] for v in page.evaluate("window.__cspViolations")}
+    # The exposed function and the console messages reach the test asynchronously.
+    for _ in range(50):
+        if expected <= {v["directive"] for v in watch.violations} and len(watch.console_csp) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert expected <= {v["directive"] for v in watch.violations}, watch.violations
+    assert len(watch.console_csp) >= 2, f"the console listener missed Chromium's CSP messages: {watch.console_csp}"
+    with pytest.raises(AssertionError, match="CSP violations"):
+        watch.assert_clean()
