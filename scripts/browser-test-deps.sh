@@ -21,5 +21,5 @@ fi
 say "installing chromium with apt-get"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >&2
-apt-get install -y -q --no-install-recommends chromium >&2
+apt-get install -y -q chromium >&2
 [ -x /usr/bin/chromium ] || { say "apt-get finished but /usr/bin/chromium is still missing"; exit 1; }
