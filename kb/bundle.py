@@ -159,10 +159,10 @@ def _embed_chunks(chunks: list[Chunk], embedder: Embedder, cache_dir: Path,
         vectors = embedder.embed_documents([chunks[i].embed_text for _, i in part])
         for (key, _), vector in zip(part, vectors):
             cache.put(key, vector)
-        if progress:
-            progress("embedding", min(done + batch, len(missing)), len(missing))
         if (done // batch) % 8 == 7:
             cache.save()  # a build killed later does not lose this work
+        if progress:  # after saving: progress reported is progress kept
+            progress("embedding", min(done + batch, len(missing)), len(missing))
     cache.prune(set(keys))
     cache.save()
     matrix = np.stack([cache.get(k) for k in keys]).astype(np.float32) if keys \
