@@ -166,7 +166,13 @@ def _case_bar() -> dict:
     if not may_use_cases(user) or request.endpoint == "static":
         return {"current_case": None}
     return {"current_case": current_case(), "channel_labels": CHANNEL_LABELS,
-            "format_duration": format_duration, "handle_seconds": handle_seconds}
+            "format_duration": format_duration, "handle_seconds": handle_seconds, "server_now_ms": _now_ms}
+
+
+def _now_ms() -> int:
+    from kb.db import utcnow
+
+    return int(utcnow().timestamp() * 1000)
 
 
 # -- reading cases -----------------------------------------------------------------------------------

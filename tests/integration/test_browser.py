@@ -281,6 +281,12 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     casebar = page.locator("aside.casebar")
     assert casebar.is_visible()
     assert CUSTOMER_REF in casebar.inner_text()
+    # The handle time keeps running in the bar (static/casebar.js) without a reload.
+    clock = casebar.locator(".casebar-time [data-opened]")
+    started = clock.inner_text()
+    assert re.fullmatch(r"0:0\d", started), started
+    page.wait_for_function("(before) => document.querySelector('.casebar-time [data-opened]').textContent !== before",
+                           arg=started, timeout=5000)
     case_href = casebar.locator("a.button").get_attribute("href")
     match = re.fullmatch(r"/cases/(\d+)", case_href or "")
     assert match, case_href

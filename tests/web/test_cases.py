@@ -531,3 +531,13 @@ def test_a_content_gap_flagged_during_a_case_is_linked_to_it(client, engine, age
     assert [(g.query, g.case_id, g.user_id) for g in GapTable(engine).recent()] == [
         ("decoder remote does nothing", case_id, agent.id), ("decoder blinks orange", case_id, agent.id),
         ("tv box shows no signal", None, agent.id)]
+
+
+def test_the_case_bar_carries_the_opening_time_for_its_running_clock(client, engine):
+    case_id = open_case(client)
+    page = text_of(client.get("/"))
+    opened = caselog.get_case(engine, case_id).opened_at.isoformat()
+    assert re.search(rf'<span data-opened="{re.escape(opened)}"\s+data-now="\d{{13}}">0:0\d</span>', page)
+    assert '<script src="/static/casebar.js" defer></script>' in page
+    client.post(f"/cases/{case_id}/unresolved", data={"reason": "callback"})
+    assert "casebar.js" not in text_of(client.get("/"))
