@@ -108,17 +108,19 @@ def current_case() -> caselog.Case | None:
     """The signed-in agent's current case if it is still open and theirs; else None (and forgotten)."""
     if "current_case" in g:
         return g.current_case
-    case = None
+    case, unreachable = None, False
     case_id = session.get("case_id")
     if isinstance(case_id, int) and may_use_cases(g.get("user")):
         try:
             case = caselog.get_case(_engine(), case_id)
-        except (KBError, SQLAlchemyError):  # gone, or the database is away: the page still renders
+        except KBError:
             case = None
+        except SQLAlchemyError:  # the database is away for a moment: the page still renders
+            case, unreachable = None, True
         if case is not None and (case.status != "open" or case.agent_id != g.user.id):
             case = None
-    if case is None and "case_id" in session:
-        session.pop("case_id")
+    if case is None and not unreachable and "case_id" in session:
+        session.pop("case_id")  # closed, gone or not this user's: no longer current
     g.current_case = case
     return case
 
@@ -140,6 +142,8 @@ def _record(action, *args) -> None:
         action(_engine(), case.id, g.user.id, *args)
     except (CaseClosed, NotFound):
         _make_current(None)
+    except SQLAlchemyError as exc:  # the search or article still reaches the agent during the call
+        log.error("could not log %s on case %d: %s", action.__name__, case.id, type(exc).__name__)
 
 
 def record_search(query: str, hits) -> None:

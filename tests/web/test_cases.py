@@ -541,3 +541,22 @@ def test_the_case_bar_carries_the_opening_time_for_its_running_clock(client, eng
     assert '<script src="/static/casebar.js" defer></script>' in page
     client.post(f"/cases/{case_id}/unresolved", data={"reason": "callback"})
     assert "casebar.js" not in text_of(client.get("/"))
+
+
+def test_a_database_hiccup_does_not_break_search_or_forget_the_case(client, engine, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    case_id = open_case(client)
+
+    def locked(*args, **kwargs):
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(caselog, "record_search", locked)
+    response = client.post("/api/search", json={"query": "dsl light blinking"})
+    assert response.status_code == 200 and response.get_json()["hits"]
+    assert f"could not log locked on case {case_id}: OperationalError" in caplog.text
+    assert "dsl light" not in caplog.text
+    monkeypatch.setattr(caselog, "get_case", locked)
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        assert session["case_id"] == case_id  # still the current case once the database answers again
