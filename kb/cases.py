@@ -125,7 +125,7 @@ def open_case(engine: Engine, agent_id: int, channel: str, customer_ref: str, pr
     """Start a case for one customer contact; logs an 'opened' event."""
     agent_id = check_id("agent_id", agent_id)
     channel = check_choice("channel", channel, CHANNELS, label="channel")
-    customer_ref = check_text("customer_ref", customer_ref, label="customer reference")
+    customer_ref = check_text("customer_ref", customer_ref, label="customer reference", one_line=True)
     problem = check_text("problem", problem, label="problem description")
     connection_type = check_choice("connection_type", connection_type, CONNECTION_TYPES,
                                    label="connection type")
@@ -205,10 +205,12 @@ def tick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang
               step_number: int, result: str | None = None) -> None:
     """Log that a step of an article was done, optionally with what it showed ("light still red").
 
-    Ticking a ticked step again with a result records the result; the step keeps its first time.
+    Ticking a ticked step again records a new result ("" clears it; None keeps the one there is);
+    the step keeps its first time.
     """
     fields = _article(article_id, lang) | {"step_number": check_step(step_number)}
-    result = check_text("result", result, label="step result", required=False, limit="note") or None
+    if result is not None:
+        result = check_text("result", result, label="step result", required=False, limit="note")
     _record(engine, case_id, actor_id, "step_ticked", text=result, **fields)
 
 
@@ -225,7 +227,7 @@ def ticked_steps(engine: Engine, case_id: int) -> dict[tuple[str, str], set[int]
 
 
 def step_results(engine: Engine, case_id: int) -> dict[tuple[str, str], dict[int, str | None]]:
-    """The steps ticked now with the result recorded for each (None if none), per (article_id, lang)."""
+    """The steps ticked now with the result recorded for each (None if none or cleared), per (article_id, lang)."""
     case_id = check_id("case_id", case_id)
     with db.session_scope(engine, readonly=True) as session:
         _find(session, case_id)
@@ -240,7 +242,7 @@ def step_results(engine: Engine, case_id: int) -> dict[tuple[str, str], dict[int
         if kind == "step_unticked":
             steps.pop(step, None)
         else:
-            steps[step] = text if text is not None else steps.get(step)
+            steps[step] = (text or None) if text is not None else steps.get(step)
     return {key: steps for key, steps in state.items() if steps}
 
 
@@ -250,9 +252,26 @@ def add_note(engine: Engine, case_id: int, actor_id: int, text: str) -> None:
     _record(engine, case_id, actor_id, "note", text=text)
 
 
+CLOSING_KINDS = ("resolved", "escalated", "unresolved")
+
+
 def _close(session: Session, row: CaseRow, status: str, now: datetime) -> None:
+    """Close the case; its handle time is the time it was open, summed over reopenings
+    (the days a case lay closed before a customer called back are not handling time)."""
     row.status, row.closed_at = status, now
-    row.handle_seconds = max(0, round((now - row.opened_at).total_seconds()))
+    marks = session.execute(select(CaseEventRow.kind, CaseEventRow.at)
+                            .where(CaseEventRow.case_id == row.id,
+                                   CaseEventRow.kind.in_(("opened", "reopened", *CLOSING_KINDS)))
+                            .order_by(CaseEventRow.id)).all()
+    seconds, started = 0.0, row.opened_at
+    for kind, at in marks:
+        if kind in CLOSING_KINDS and started is not None:
+            seconds, started = seconds + (at - started).total_seconds(), None
+        elif kind == "reopened":
+            started = at
+    if started is not None:
+        seconds += (now - started).total_seconds()
+    row.handle_seconds = max(0, round(seconds))
 
 
 def resolve_case(engine: Engine, case_id: int, actor_id: int, article_ids: list[str], note: str = "") -> Case:

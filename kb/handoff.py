@@ -144,7 +144,7 @@ def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = Non
         if event.kind == "step_ticked":
             key = (event.article_id, event.lang, event.step_number)
             at, result = ticked.get(key, (event.at, None))  # ticked again: the first time, the newest result
-            ticked[key] = (at, event.text if event.text is not None else result)
+            ticked[key] = (at, (event.text or None) if event.text is not None else result)
         elif event.kind == "step_unticked":
             ticked.pop((event.article_id, event.lang, event.step_number), None)
         elif event.kind == "article_opened":

@@ -193,14 +193,21 @@ def check_id(field: str, value: object) -> int:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, except tab and line breaks
+
+
 def check_text(field: str, value: object, *, label: str, required: bool = True,
-               limit: str | None = None) -> str:
-    """Text stripped of outer white space; required unless `required=False`; at most MAX_LENGTH[limit]."""
+               limit: str | None = None, one_line: bool = False) -> str:
+    """Text stripped of outer white space and control characters (PostgreSQL refuses NUL); with
+    `one_line`, every run of white space (line breaks too) becomes one space. Required unless
+    `required=False`; at most MAX_LENGTH[limit]."""
     if value is None and not required:
         return ""
     if not isinstance(value, str):
         raise InvalidInput(field, f"The {label} must be text (got {type(value).__name__}).")
-    value = value.strip()
+    value = _CONTROL.sub("", value).strip()
+    if one_line:
+        value = " ".join(value.split())
     if required and not value:
         raise InvalidInput(field, f"The {label} is required; fill it in.")
     maximum = MAX_LENGTH[limit or field]

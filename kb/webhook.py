@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -66,11 +67,30 @@ def backoff(attempts: int) -> timedelta:
     return min(BASE_DELAY * 2 ** max(0, attempts - 1), MAX_DELAY)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """urllib would follow a 301/302/303 to a POST with a GET without the body, and call that delivered."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise RedirectRefused(f"the receiver redirected (HTTP {code}) to {newurl[:200]}; "
+                              "set KB_WEBHOOK_URL to the final address")
+
+
+class RedirectRefused(urllib.error.URLError):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+
+    def __str__(self) -> str:
+        return str(self.reason)
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def http_post(url: str, body: bytes, timeout: float = TIMEOUT_SECONDS) -> int:
-    """POST a JSON body with urllib; the HTTP status (urllib raises for 4xx and 5xx)."""
+    """POST a JSON body with urllib; the HTTP status (urllib raises for 4xx and 5xx; redirects are failures)."""
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", "User-Agent": "firstline-kb-handoff"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked on queueing)
+    with _OPENER.open(request, timeout=timeout) as response:  # noqa: S310 (scheme checked on queueing)
         response.read()
         return response.status
 
@@ -116,27 +136,32 @@ def deliver_pending(engine: Engine, post: Post | None = None, now: datetime | No
                               .limit(limit)).all()
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
     for delivery_id in due:
-        claimed = _claim(engine, delivery_id, now)
+        # A round may take minutes (a slow receiver, up to `limit` deliveries): each claim and each
+        # outcome is timed when it happens, not when the round started, so no lease runs out early.
+        claimed = _claim(engine, delivery_id, now, max(now, db.utcnow()))
         if claimed is None:
             continue  # another worker has it
-        url, body = claimed
+        url, body, lease = claimed
         error = _attempt(post, url, body)
-        outcome = _record(engine, delivery_id, now, error, max_attempts)
-        counts[outcome] += 1
+        outcome = _record(engine, delivery_id, lease, max(now, db.utcnow()), error, max_attempts)
+        if outcome is not None:
+            counts[outcome] += 1
     return DeliveryReport(**counts)
 
 
-def _claim(engine: Engine, delivery_id: int, now: datetime) -> tuple[str, bytes] | None:
+def _claim(engine: Engine, delivery_id: int, due: datetime, now: datetime) -> tuple[str, bytes, datetime] | None:
+    """Take the delivery for LEASE; the lease's end time is the claim's token."""
+    lease = now + LEASE
     with db.session_scope(engine) as session:
         result = session.execute(update(WebhookDeliveryRow)
                                  .where(WebhookDeliveryRow.id == delivery_id,
                                         WebhookDeliveryRow.status == "pending",
-                                        WebhookDeliveryRow.next_attempt_at <= now)
-                                 .values(next_attempt_at=now + LEASE))
+                                        WebhookDeliveryRow.next_attempt_at <= due)
+                                 .values(next_attempt_at=lease))
         if result.rowcount != 1:
             return None
         row = session.get(WebhookDeliveryRow, delivery_id)
-        return row.url, row.payload.encode("utf-8")
+        return row.url, row.payload.encode("utf-8"), lease
 
 
 def _attempt(post: Post, url: str, body: bytes) -> str | None:
@@ -148,9 +173,15 @@ def _attempt(post: Post, url: str, body: bytes) -> str | None:
     return None if 200 <= status < 300 else f"HTTP status {status}"
 
 
-def _record(engine: Engine, delivery_id: int, now: datetime, error: str | None, max_attempts: int) -> str:
+def _record(engine: Engine, delivery_id: int, lease: datetime, now: datetime, error: str | None,
+            max_attempts: int) -> str | None:
+    """Record the outcome, unless the lease ran out and another worker took the delivery over (None)."""
     with db.session_scope(engine) as session:
-        row = session.get(WebhookDeliveryRow, delivery_id)
+        row = session.get(WebhookDeliveryRow, delivery_id, with_for_update=True)
+        if row is None or row.status != "pending" or row.next_attempt_at != lease:
+            log.warning("hand-off delivery %d: the lease ran out before the answer came; not recorded here",
+                        delivery_id)
+            return None
         row.attempts += 1
         if error is None:
             row.status, row.delivered_at, row.next_attempt_at = "delivered", now, now

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CASE_ROLES = ("agent",)  # admin is always allowed too
 RECENT = 20
+MAX_CASE_ID = 2**31 - 1
 CHANNEL_LABELS = {"phone": lazy_gettext("Phone"), "chat": lazy_gettext("Chat"), "email": lazy_gettext("E-mail")}
 CONNECTION_TYPE_LABELS = {"fibre": lazy_gettext("Fibre"), "dsl": lazy_gettext("DSL"),
                           "cable": lazy_gettext("Cable"), "unknown": lazy_gettext("Not known yet")}
@@ -183,6 +184,8 @@ def _now_ms() -> int:
 
 def own_case(case_id: int) -> caselog.Case:
     """The case if the signed-in user may see it (its agent, or an admin); 404 otherwise."""
+    if not 1 <= case_id <= MAX_CASE_ID:  # 0, or beyond the id column (PostgreSQL integer, SQLite int64)
+        abort(404)
     try:
         case = caselog.get_case(_engine(), case_id)
     except NotFound:
@@ -369,15 +372,19 @@ def set_steps(case: caselog.Case, article_id: object, lang: object, wanted: set[
             raise InvalidInput("step_number", "step must be a number and done true or false")
         wanted = (set(now) | {step}) if done else (set(now) - {step})
         results = {step: result} if done and result is not None else {}
+    checked = {n: check_text("result", text, label="step result", required=False, limit="note")
+               for n, text in (results or {}).items()}
+    # Writing what a step showed means it was done: a result typed for an unticked step ticks it
+    # (an old result left in the field of a step the agent just unticked does not).
+    wanted = wanted | {n for n, text in checked.items() if text and n not in now}
     if not (wanted - set(now)) <= numbers:  # unticking a step the article has since lost is allowed
         raise InvalidInput("step_number", "no such step")
-    checked = {n: check_text("result", text, label="step result", required=False, limit="note") or None
-               for n, text in (results or {}).items() if n in wanted}
     for number in sorted(wanted):
+        text = checked.get(number)  # None: not sent, keep; "": cleared
         if number not in now:
-            caselog.tick_step(engine, case.id, g.user.id, article_id, lang, number, checked.get(number))
-        elif checked.get(number) is not None and checked[number] != now[number]:
-            caselog.tick_step(engine, case.id, g.user.id, article_id, lang, number, checked[number])
+            caselog.tick_step(engine, case.id, g.user.id, article_id, lang, number, text or None)
+        elif text is not None and (text or None) != now[number]:
+            caselog.tick_step(engine, case.id, g.user.id, article_id, lang, number, text)
     for number in sorted(set(now) - wanted):
         caselog.untick_step(engine, case.id, g.user.id, article_id, lang, number)
     return caselog.step_results(engine, case.id).get((article_id, lang), {})
@@ -394,7 +401,13 @@ def steps(case_id: int):
         wanted = {int(v) for v in form.getlist("step")}
     except ValueError:
         wanted = {-1}  # refused below with the same message as an unknown step
-    results = {n: form.get(f"result-{n}") for n in wanted if form.get(f"result-{n}") is not None}
+    results = {}
+    for name, value in form.items():
+        if name.startswith("result-"):
+            try:
+                results[int(name[len("result-"):])] = value
+            except ValueError:
+                continue  # not a field of ours
     try:
         set_steps(case, article_id, lang, wanted, results=results)
     except InvalidInput as exc:
@@ -407,6 +420,15 @@ def steps(case_id: int):
     return redirect(url_for("articles.show", article_id=article_id, lang=lang) + "#checklist")
 
 
+def _closed_already(case_id: int, status: str, target: str):
+    """A second click on the same close button: the case is closed that way already; show the result."""
+    case = own_case(case_id)
+    if case.status != status:
+        return None
+    flash(gettext("Case %(id)s was already closed like this.", id=case_id), "info")
+    return redirect(target, 303)
+
+
 def _leave_if_current(case_id: int) -> None:
     if session.get("case_id") == case_id:
         _make_current(None)
@@ -417,6 +439,9 @@ def _leave_if_current(case_id: int) -> None:
 def resolve(case_id: int):
     from webapp.articles import published
 
+    repeated = _closed_already(case_id, "resolved", url_for("cases.show", case_id=case_id))
+    if repeated:
+        return repeated
     form = request.form
     ids = [v for v in form.getlist("article_ids") if v]
     note = form.get("note", "")
@@ -437,6 +462,9 @@ def resolve(case_id: int):
 @bp.post("/<int:case_id>/escalate")
 @roles(*CASE_ROLES)
 def escalate(case_id: int):
+    repeated = _closed_already(case_id, "escalated", url_for("cases.handoff", case_id=case_id))
+    if repeated:
+        return repeated
     form = request.form
     team, reason = form.get("team", ""), form.get("reason", "")
     case, failed = _change(case_id, "escalate", caselog.escalate_case, team, reason,
@@ -453,6 +481,9 @@ def escalate(case_id: int):
 @bp.post("/<int:case_id>/unresolved")
 @roles(*CASE_ROLES)
 def unresolved(case_id: int):
+    repeated = _closed_already(case_id, "unresolved", url_for("cases.show", case_id=case_id))
+    if repeated:
+        return repeated
     reason = request.form.get("reason", "")
     _, failed = _change(case_id, "unresolved", caselog.close_unresolved, reason,
                         success=gettext("Case %(id)s is closed as unresolved / callback.", id=case_id),
@@ -496,8 +527,9 @@ def notify_handoff(case: caselog.Case) -> None:
 
     try:
         queue_handoff(_engine(), case.id, url, handoff_for(case).as_dict())
-    except KBError as exc:  # a misconfigured URL must not undo the escalation; it is in the case log
-        log.error("could not queue the hand-off of case %d for the webhook: %s", case.id, exc)
+    except (KBError, SQLAlchemyError) as exc:  # the escalation stands: the agent sends the hand-off by hand
+        log.error("could not queue the hand-off of case %d for the webhook: %s", case.id,
+                  exc if isinstance(exc, KBError) else type(exc).__name__)
         flash(gettext("The receiving team could not be notified automatically; send them the hand-off."),
               "error")
         return

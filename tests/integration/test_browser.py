@@ -42,6 +42,7 @@ CASE_PROBLEM = "internet light is red"
 QUERY_WIFI = "wifi signal weak upstairs"
 QUERY_PASSWORD = "forgot my email password"
 STEP_RESULT = "Customer sees the mailbox list"
+LAST_RESULT = "New password works in the mail app"
 
 # Runs in every document before the page's own scripts: records CSP violations on the page
 # (window.__cspViolations, checked on each page) and reports them to the test at once
@@ -363,7 +364,8 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     assert all(not others.nth(i).is_checked() for i in range(others.count()))
     watch.assert_clean()
 
-    # -- "This solved it" ---------------------------------------------------------------------------------
+    # -- "This solved it", clicked straight after typing a result for step 3: the result is saved first ---
+    page.locator("#step-result-3").fill(LAST_RESULT)
     solved = page.locator("form#solved-form button[type=submit]")
     assert f"close case {case_id} as resolved" in solved.inner_text()
     with page.expect_navigation():
@@ -401,7 +403,7 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     events = timeline(engine, case_id)
     ticked = [e for e in events if e.kind == "step_ticked"]
     assert [(e.article_id, e.lang, e.step_number, e.text) for e in ticked] == [
-        (article_id, lang, 1, None), (article_id, lang, 2, STEP_RESULT)]
+        (article_id, lang, 1, None), (article_id, lang, 2, STEP_RESULT), (article_id, lang, 3, LAST_RESULT)]
     assert [e.text for e in events if e.kind == "search"] == [QUERY_WIFI, QUERY_PASSWORD]
     assert (article_id, lang) in {(e.article_id, e.lang) for e in events if e.kind == "article_opened"}
     assert events[-1].kind == "resolved"

@@ -12,7 +12,7 @@ import pytest
 
 from kb.cases import escalate_case, get_case, open_case, timeline
 from kb.handoff import build_handoff
-from kb.webhook import DeliveryReport, backoff, deliver_pending, list_deliveries, queue_handoff
+from kb.webhook import LEASE, DeliveryReport, backoff, deliver_pending, list_deliveries, queue_handoff
 
 
 class Receiver:
@@ -162,3 +162,54 @@ def test_each_delivery_is_posted_once_when_workers_race(engine, make_engines, es
     assert sorted(posted) == sorted(f"https://tickets.example.com/hook/{n}" for n in range(6))
     assert sum(r.delivered for r in reports) == 6
     assert {d.status for d in list_deliveries(engine)} == {"delivered"}
+
+
+def test_a_redirect_is_a_failure_not_a_delivery(engine, escalated, clock):
+    """urllib would turn a redirected POST into a GET without the body; that must not count as delivered."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(("POST", self.path))
+            self.send_response(301)
+            self.send_header("Location", "/new-hook")
+            self.end_headers()
+
+        def do_GET(self):
+            seen.append(("GET", self.path))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        queue_handoff(engine, escalated.id, f"http://127.0.0.1:{server.server_port}/hook", {"x": 1})
+        assert deliver_pending(engine, now=clock.now) == DeliveryReport(retrying=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    [d] = list_deliveries(engine)
+    assert seen == [("POST", "/hook")]
+    assert d.status == "pending" and "redirected (HTTP 301)" in d.last_error and "/new-hook" in d.last_error
+
+
+def test_a_delivery_whose_lease_ran_out_is_not_recorded_twice(engine, escalated, clock):
+    """Worker A's receiver is so slow that A's lease runs out; worker B takes the delivery over.
+    A's late answer must not overwrite B's outcome, and B must not see A's claim as still valid."""
+    queue_handoff(engine, escalated.id, "https://tickets.example.com/hook", {"x": 1})
+    calls = []
+
+    def slow_then_ok(url, body):
+        calls.append("A")
+        # While A waits, the lease runs out and B delivers.
+        clock.advance(LEASE.total_seconds() + 1)
+        assert deliver_pending(engine, post=lambda u, b: calls.append("B") or 200, now=clock.now) == \
+            DeliveryReport(delivered=1)
+        return 200
+
+    assert deliver_pending(engine, post=slow_then_ok, now=clock.now) == DeliveryReport()  # A's outcome dropped
+    [d] = list_deliveries(engine)
+    assert calls == ["A", "B"] and d.status == "delivered" and d.attempts == 1

@@ -217,7 +217,10 @@ CHANGES = {
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_a_closed_case_is_read_only(client, engine, change):
     case_id = open_case(client)
-    client.post(f"/cases/{case_id}/unresolved", data={"reason": "callback tomorrow"})
+    if change == "unresolved":
+        client.post(f"/cases/{case_id}/resolve", data={"article_ids": "dsl-no-sync"})
+    else:
+        client.post(f"/cases/{case_id}/unresolved", data={"reason": "callback tomorrow"})
     before = counts(engine)
     path, data = CHANGES[change]
     response = client.post(path.format(id=case_id), data=data)
@@ -304,6 +307,10 @@ def test_the_no_js_checklist_form_saves_the_ticked_set(client, engine):
     client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["2"],
                                                  "result-2": "splitter removed", "result-1": "ignored: not ticked"})
     assert caselog.step_results(engine, case_id) == {("dsl-no-sync", "en"): {2: "splitter removed"}}
+    # A result typed next to a step that was not ticked ticks it; an emptied result field clears the result.
+    client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["2"],
+                                                 "result-1": "cable clicked in", "result-2": ""})
+    assert caselog.step_results(engine, case_id) == {("dsl-no-sync", "en"): {1: "cable clicked in", 2: None}}
 
 
 def test_handle_time_is_shown(client, engine, agent):
@@ -560,3 +567,46 @@ def test_a_database_hiccup_does_not_break_search_or_forget_the_case(client, engi
     assert client.get("/").status_code == 200
     with client.session_transaction() as session:
         assert session["case_id"] == case_id  # still the current case once the database answers again
+
+
+@pytest.mark.parametrize("change, status, target", [
+    ("resolve", "resolved", "/cases/{id}"), ("escalate", "escalated", "/cases/{id}/handoff"),
+    ("unresolved", "unresolved", "/cases/{id}")])
+def test_a_double_click_on_a_close_button_shows_the_result(client, engine, change, status, target):
+    case_id = open_case(client)
+    path, data = CHANGES[change]
+    assert client.post(path.format(id=case_id), data=data).status_code == 302
+    before = counts(engine)
+    response = client.post(path.format(id=case_id), data=data)
+    assert response.status_code == 303 and response.headers["Location"] == target.format(id=case_id)
+    assert "was already closed like this" in text_of(client.get(response.headers["Location"]))
+    assert counts(engine) == before and caselog.get_case(engine, case_id).status == status
+
+
+@pytest.mark.parametrize("case_id", ["0", "2147483648", "99999999999999999999"])
+def test_case_ids_out_of_range_are_404_not_500(client, case_id):
+    for method, path in (("get", "/cases/{}"), ("get", "/api/cases/{}/handoff"), ("post", "/cases/{}/notes"),
+                         ("post", "/api/cases/{}/steps"), ("post", "/cases/{}/resolve")):
+        assert getattr(client, method)(path.format(case_id)).status_code == 404, path
+
+
+def test_escalation_stands_when_the_hand_off_cannot_be_queued(make_app, kb_root, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    import kb.webhook
+
+    app = make_app(KB_ARTICLES=str(kb_root), KB_WEBHOOK_URL="http://127.0.0.1:9/hook")
+    engine = app.extensions["kb"].engine
+    client = app.test_client()
+    sign_in_as(client, create_user(engine, "anna", PASSWORD, "agent"))
+    case_id = open_case(client)
+
+    def database_away(*args, **kwargs):
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(kb.webhook, "queue_handoff", database_away)
+    response = client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "r"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case_id}/handoff"
+    assert "could not be notified automatically" in text_of(client.get(response.headers["Location"]))
+    assert caselog.get_case(engine, case_id).status == "escalated"
+    assert f"could not queue the hand-off of case {case_id} for the webhook: OperationalError" in caplog.text

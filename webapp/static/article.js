@@ -36,11 +36,13 @@
     var stepStatus = checklist.querySelector(".checklist-status");
     var saveButton = checklist.querySelector(".save-steps");
     if (saveButton) { saveButton.hidden = true; }
-    var save = function (step, done, result, box) {
+    var pending = [];  // saves in flight; "This solved it" waits for them
+    var save = function (step, done, result) {
+      var box = checklist.querySelector('input[name="step"][value="' + step + '"]');
       var body = {article_id: checklist.dataset.article, lang: checklist.dataset.lang, step: step, done: done};
       if (result !== null) { body.result = result; }
       if (box) { box.disabled = true; }
-      return fetch(checklist.dataset.api, {
+      var saving = fetch(checklist.dataset.api, {
         method: "POST",
         credentials: "same-origin",
         headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken},
@@ -49,24 +51,32 @@
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (!response.ok) { throw new Error(data.error || checklist.dataset.msgFailed); }
           if (stepStatus) { stepStatus.textContent = ""; }
-          checklist.querySelectorAll('input[name="step"]').forEach(function (other) {
-            other.checked = data.ticked.indexOf(Number(other.value)) >= 0;
-          });
+          // Only this step's box: answers to quick ticks of other steps may arrive in any order.
+          if (box) { box.checked = data.ticked.indexOf(step) >= 0; }
         });
       }).catch(function (err) {
         if (box) { box.checked = !done; }  // the case does not have it: do not pretend it does
         if (stepStatus) { stepStatus.textContent = err.message || checklist.dataset.msgFailed; }
-      }).then(function () { if (box) { box.disabled = false; } });
+      }).then(function () {
+        if (box) { box.disabled = false; }
+        pending.splice(pending.indexOf(saving), 1);
+      });
+      pending.push(saving);
     };
     checklist.addEventListener("change", function (event) {
       var target = event.target;
       if (target.matches('input[type="checkbox"][name="step"]')) {
         var field = document.getElementById("step-result-" + target.value);
         var text = field && target.checked && field.value.trim() ? field.value : null;
-        save(Number(target.value), target.checked, text, target);
-      } else if (target.matches("input.step-result") && target.value.trim()) {
-        // Writing a result means the step was done: it is ticked with the result.
-        save(Number(target.dataset.step), true, target.value, null);
+        save(Number(target.value), target.checked, text);
+      } else if (target.matches("input.step-result")) {
+        var step = Number(target.dataset.step);
+        var ticked = checklist.querySelector('input[name="step"][value="' + step + '"]');
+        if (target.value.trim()) {
+          save(step, true, target.value);  // writing what a step showed means it was done: it is ticked
+        } else if (ticked && ticked.checked) {
+          save(step, true, "");  // an emptied field clears the result; the step stays done
+        }
       }
     });
     // Enter in a result field saves it (change fires) instead of submitting the whole form.
@@ -76,6 +86,14 @@
         event.target.blur();
       }
     });
+    var solved = document.getElementById("solved-form");
+    if (solved) {
+      solved.addEventListener("submit", function (event) {
+        if (!pending.length) { return; }
+        event.preventDefault();  // a step result typed just before the click is saved first
+        Promise.all(pending.slice()).then(function () { solved.submit(); });
+      });
+    }
   }
 
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
