@@ -8,7 +8,9 @@ PostgreSQL runs when KB_TEST_POSTGRES_URL is set (each test gets a fresh schema,
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -22,6 +24,18 @@ from kb.users import create_user
 
 PG_HINT = ("PostgreSQL tests need KB_TEST_POSTGRES_URL; as root run "
            "`export KB_TEST_POSTGRES_URL=\"$(bash scripts/pg-test-server.sh)\"` and run pytest again")
+
+
+def run_all(fn, count):
+    """Run fn(i) for i in range(count) at the same moment; return the results (re-raising any error)."""
+    start = threading.Barrier(count)
+
+    def go(i):
+        start.wait()
+        return fn(i)
+
+    with ThreadPoolExecutor(count) as pool:
+        return [f.result() for f in [pool.submit(go, i) for i in range(count)]]
 
 
 @pytest.fixture(autouse=True)

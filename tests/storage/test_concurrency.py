@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 from kb.cases import add_note, open_case, record_search, resolve_case, tick_step, timeline
 from kb.db import make_engine
 from kb.errors import CaseClosed, InvalidInput
 from kb.users import create_user, list_users
+from tests.storage.conftest import run_all
 
 WORKERS, WRITES = 8, 15
-
-
-def run_all(fn, count):
-    """Run fn(i) for i in range(count) at the same moment; return the results (re-raising any error)."""
-    start = threading.Barrier(count)
-
-    def go(i):
-        start.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(count) as pool:
-        return [f.result() for f in [pool.submit(go, i) for i in range(count)]]
 
 
 def writer(engine, case_id, agent_id, worker):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,18 +16,7 @@ from kb.errors import InvalidInput, NotFound, QueryError
 from kb.gaps import MAX_RECENT, Gap, GapTable, flag_gap
 from kb.models import ContentGapRow
 from kb.users import create_user
-
-
-def run_all(fn, count):
-    """Run fn(i) for i in range(count) at the same moment, in threads (re-raising any error)."""
-    start = threading.Barrier(count)
-
-    def go(i):
-        start.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(count) as pool:
-        return [f.result() for f in [pool.submit(go, i) for i in range(count)]]
+from tests.storage.conftest import run_all
 
 
 @pytest.fixture
