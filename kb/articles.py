@@ -14,7 +14,8 @@ from kb.errors import ArticleError
 
 MAX_FILE_BYTES = 1024 * 1024
 LANGUAGES = ("nl", "en")
-CATEGORIES = ("connectivity", "wifi", "router", "account", "email", "telephony", "service")
+# "tv" is optional: only a provider that sells TV needs articles in it.
+CATEGORIES = ("connectivity", "wifi", "router", "account", "email", "telephony", "service", "tv")
 CONNECTIONS = ("fibre", "dsl", "cable", "any")
 TEAMS = ("tier2", "network-operations", "field-service", "billing", "security", "team-lead", "none")
 STATUSES = ("draft", "published", "archived")

@@ -13,7 +13,9 @@ from kb.errors import ArticleError
 
 REQUIRED_FIELDS = ("id", "lang", "title", "category", "tags", "symptoms", "applies_to",
                    "escalate_to", "related", "status", "updated", "owner")
-KNOWN_FIELDS = set(REQUIRED_FIELDS)
+# Optional: who last reviewed the article, and when (YYYY-MM-DD).
+OPTIONAL_FIELDS = ("reviewed_by", "reviewed_at")
+KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_NAMES = {"nl": "Dutch", "en": "English"}
 
@@ -85,7 +87,7 @@ def check_article(a: Article) -> list[Problem]:
         if name not in a.meta or a.meta[name] in (None, ""):
             bad(name, f"missing required field '{name}'", "see docs/article-format.md")
     for name in sorted(set(a.meta) - KNOWN_FIELDS):
-        bad(name, f"unknown field '{name}'", "known fields: " + ", ".join(REQUIRED_FIELDS))
+        bad(name, f"unknown field '{name}'", "known fields: " + ", ".join(REQUIRED_FIELDS + OPTIONAL_FIELDS))
     if "id" in a.meta:
         if not ID_PATTERN.match(a.id):
             bad("id", f"'id' must be lowercase words joined by hyphens (found {a.meta['id']!r})")
@@ -115,11 +117,12 @@ def check_article(a: Article) -> list[Problem]:
     if isinstance(a.meta.get("symptoms"), list) and not a.meta["symptoms"]:
         bad("symptoms", "'symptoms' is empty", "add the phrases customers use for this problem")
     _check_applies_to(a, bad)
-    if "updated" in a.meta:
-        try:
-            dt.date.fromisoformat(str(a.meta["updated"])[:10])
-        except ValueError:
-            bad("updated", f"'updated' must be a date YYYY-MM-DD (found {a.meta['updated']!r})")
+    for name in ("updated", "reviewed_at"):
+        if name in a.meta:
+            try:
+                dt.date.fromisoformat(str(a.meta[name])[:10])
+            except ValueError:
+                bad(name, f"'{name}' must be a date YYYY-MM-DD (found {a.meta[name]!r})")
     if a.id and a.id in a.related:
         bad("related", f"'related' lists the article itself ('{a.id}')")
     if a.lang in LANGUAGES:
