@@ -128,7 +128,7 @@ def prepare(args, work: Path) -> tuple[dict, Path]:
         env["KB_MODEL"] = args.model
     index = Path(args.index) if args.index else work / "index"
     sys.path.insert(0, str(ROOT))
-    from kb.bundle import current_manifest
+    from kb.search.bundle import current_manifest
 
     if current_manifest(index) is None:
         print(f"building the index in {index} (use --index to reuse a published one) ...", file=sys.stderr)

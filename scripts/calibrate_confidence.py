@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.embedding import load_embedder
-from kb.evaluation import read_eval_file
-from kb.search import Searcher
+from kb.search.embedding import load_embedder
+from kb.search.evaluation import read_eval_file
+from kb.search.searcher import Searcher
 
 
 def main() -> None:

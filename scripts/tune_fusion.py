@@ -11,9 +11,9 @@ import itertools
 from dataclasses import replace
 from pathlib import Path
 
-from kb.embedding import load_embedder
-from kb.evaluation import evaluate, read_eval_file
-from kb.search import Fusion, Searcher
+from kb.search.embedding import load_embedder
+from kb.search.evaluation import evaluate, read_eval_file
+from kb.search.searcher import Fusion, Searcher
 
 
 class CachedQueries:

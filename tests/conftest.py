@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.analysis import analyze
+from kb.search.analysis import analyze
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADINGS = {

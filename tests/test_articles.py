@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.articles import load_articles, parse_article, read_text
-from kb.chunking import chunk_article, plain
+from kb.content.articles import load_articles, parse_article, read_text
+from kb.search.chunking import chunk_article, plain
 from kb.errors import ArticleError
 from tests.conftest import article_text
 

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-import kb.bundle as bundle_mod
-from kb.bundle import build_index, current_path, load_bundle
+import kb.search.bundle as bundle_mod
+from kb.search.bundle import build_index, current_path, load_bundle
 from kb.errors import IndexInvalid, IndexMissing, ModelMismatch
-from kb.search import Searcher
+from kb.search.searcher import Searcher
 from tests.conftest import FakeEmbedder
 
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from kb.bundle import build_index
+from kb.search.bundle import build_index
 from kb.errors import EvalFileError
-from kb.evaluation import evaluate, read_eval_file
-from kb.search import Searcher
+from kb.search.evaluation import evaluate, read_eval_file
+from kb.search.searcher import Searcher
 
 
 def write(tmp_path, lines):

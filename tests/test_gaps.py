@@ -1,4 +1,4 @@
-"""kb.gaps.flag_gap: checks a flag and hands it to the store (here an in-memory one; the table is
+"""kb.caselog.gaps.flag_gap: checks a flag and hands it to the store (here an in-memory one; the table is
 tested in tests/storage/test_gaps.py)."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kb import db
+from kb.store import engine as db
 from kb.errors import QueryError
-from kb.gaps import Gap, flag_gap
+from kb.caselog.gaps import Gap, flag_gap
 
 
 class MemoryStore:

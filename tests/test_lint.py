@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.lint import lint_paths
+from kb.content.lint import lint_paths
 from tests.conftest import ROOT, article_text, write_kb
 
 CATALOGUE_IDS = """no-internet-all-devices no-internet-single-device modem-status-lights fiber-los-red-light
@@ -31,7 +31,7 @@ def test_small_kb_is_clean(small_kb):
      ["dsl-no-sync.md:3: 'lang' must be one of nl, en (found 'NL')"]),
     (lambda t: t.replace("category: connectivity", "category: internet"),
      ["dsl-no-sync.md:5: 'category' must be one of connectivity, wifi, router, account, email, "
-      "telephony, service (found 'internet')"]),
+      "telephony, service, tv (found 'internet')"]),
     (lambda t: t.replace("escalate_to: tier2", "escalate_to: level3"),
      ["dsl-no-sync.md:13: 'escalate_to' must be one of tier2, network-operations, field-service, "
       "billing, security, team-lead, none (found 'level3')"]),

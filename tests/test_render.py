@@ -1,4 +1,4 @@
-"""kb.render: sanitised Markdown, articles as checklists, and escaped search snippets with <mark>."""
+"""kb.content.render: sanitised Markdown, articles as checklists, and escaped search snippets with <mark>."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from kb.articles import parse_article
-from kb.render import (BLOCK_TAGS, INLINE_TAGS, inline_html, markdown_html, query_terms, render_article,
-                       snippet)
+from kb.content.articles import parse_article
+from kb.content.render import BLOCK_TAGS, INLINE_TAGS, inline_html, markdown_html, render_article
+from kb.search.snippets import query_terms, snippet
 from tests.conftest import article_text
 from tests.xss import XSS_PAYLOADS, _Collector, active_content, xss_article
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from kb.bundle import build_index
+from kb.search.bundle import build_index
 from kb.errors import QueryError
-from kb.search import MAX_QUERY_CHARS, Searcher, clean_query
+from kb.search.searcher import MAX_QUERY_CHARS, Searcher, clean_query
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     enforce_access(app)
     CSRFProtect(app)  # after the access check: a signed-out user is sent to log in, not shown a token error
     _register_blueprints(app)
+    _webhook_sender(app)
     _security_headers(app)
     _error_pages(app)
     return app
@@ -67,11 +68,19 @@ def write_secret_key(instance_path: str | Path) -> Path:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, api, articles, auth, cases, health, notify, search
+    from webapp import admin, api, articles, auth, cases, health, search
 
     for module in (health, auth, admin, search, api, articles, cases):
         app.register_blueprint(module.bp)
-    notify.init_app(app)
+
+
+def _webhook_sender(app: Flask) -> None:
+    """The hand-off webhook sender: one thread per worker process, started on its first request."""
+    from kb.integrations.sender import Notifier
+
+    notifier = Notifier(app.extensions["kb"], enabled=bool(app.config.get("KB_WEBHOOK_URL")))
+    app.extensions["kb_notifier"] = notifier
+    app.before_request(notifier.start)
 
 
 def _security_headers(app: Flask) -> None:

@@ -11,7 +11,7 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from kb.errors import KBError
-from kb.users import ROLES, create_user, disable_user, enable_user, list_users, set_role
+from kb.identity.users import ROLES, create_user, disable_user, enable_user, list_users, set_role
 from webapp.security import roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

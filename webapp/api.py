@@ -13,9 +13,9 @@ import time
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext
 
-from kb.articles import LANGUAGES
+from kb.content.articles import LANGUAGES
 from kb.errors import CaseClosed, InvalidInput, KBError, QueryError
-from kb.gaps import flag_gap
+from kb.caselog.gaps import flag_gap
 from webapp import cases
 from webapp.search import (SEARCH_ROLES, current_case_id, describe_hit, error_message, gap_store, parse_params,
                            record_search, run_search)

@@ -14,9 +14,9 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import lazy_gettext
 
-from kb.articles import LANGUAGES, Article, parse_article, read_text
+from kb.content.articles import LANGUAGES, Article, parse_article, read_text
 from kb.errors import ArticleError
-from kb.render import render_article
+from kb.content.render import render_article
 from webapp.search import CATEGORY_LABELS, CONNECTION_LABELS, SEARCH_ROLES
 from webapp.security import roles
 

@@ -14,7 +14,7 @@ from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, String
 from wtforms.validators import DataRequired, Length
 
 from kb.errors import KBError, LoginFailed, LoginThrottled
-from kb.users import ROLES, authenticate, get_user, set_language
+from kb.identity.users import ROLES, authenticate, get_user, set_language
 from webapp.security import PUBLIC, public, roles
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

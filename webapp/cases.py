@@ -21,11 +21,11 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import SQLAlchemyError
 
-from kb import cases as caselog
-from kb.articles import LANGUAGES, Article
+from kb.caselog import cases as caselog
+from kb.content.articles import LANGUAGES, Article
 from kb.errors import CaseClosed, InvalidInput, KBError, NotFound
-from kb.handoff import Handoff, build_handoff
-from kb.models import MAX_LENGTH, check_text
+from kb.caselog.handoff import Handoff, build_handoff
+from kb.store.tables import MAX_LENGTH, check_text
 from webapp.security import roles
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -46,7 +46,7 @@ EVENT_LABELS = {
     "resolved": lazy_gettext("Resolved"), "escalated": lazy_gettext("Escalated"),
     "unresolved": lazy_gettext("Closed as unresolved / callback"), "reopened": lazy_gettext("Reopened"),
 }
-# What the agent is told when a field is refused; kb.models has the same limits in English.
+# What the agent is told when a field is refused; kb.store.tables has the same limits in English.
 FIELD_MESSAGES = {
     "channel": lazy_gettext("Choose how the customer contacted you: phone, chat or e-mail."),
     "customer_ref": lazy_gettext("Fill in the customer reference (at most %(max)s characters).",
@@ -90,7 +90,7 @@ def handle_seconds(case: caselog.Case) -> int:
     """Closed: the recorded handle time; open: the time since it was opened."""
     if case.handle_seconds is not None:
         return case.handle_seconds
-    from kb.db import utcnow
+    from kb.store.engine import utcnow
 
     return max(0, round((utcnow() - case.opened_at).total_seconds()))
 
@@ -175,7 +175,7 @@ def _case_bar() -> dict:
 
 
 def _now_ms() -> int:
-    from kb.db import utcnow
+    from kb.store.engine import utcnow
 
     return int(utcnow().timestamp() * 1000)
 
@@ -523,7 +523,7 @@ def notify_handoff(case: caselog.Case) -> None:
     url = current_app.config.get("KB_WEBHOOK_URL")
     if not url:
         return
-    from kb.webhook import queue_handoff
+    from kb.integrations.webhook import queue_handoff
 
     try:
         queue_handoff(_engine(), case.id, url, handoff_for(case).as_dict())

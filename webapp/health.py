@@ -20,7 +20,7 @@ def healthz():
 @public
 def readyz():
     """Ready: database reachable, index bundle loaded and current, model loaded."""
-    from kb.bundle import current_path
+    from kb.search.bundle import current_path
     from kb.errors import KBError
 
     services = current_app.extensions["kb"]

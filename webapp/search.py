@@ -12,11 +12,12 @@ from typing import Mapping
 from flask import Blueprint, current_app, flash, g, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 
-from kb.articles import CATEGORIES, CONNECTIONS, LANGUAGES
+from kb.content.articles import CATEGORIES, CONNECTIONS, LANGUAGES
 from kb.errors import KBError, QueryError
-from kb.gaps import flag_gap
-from kb.render import anchor, snippet
-from kb.search import Hit, SearchResult, clean_query
+from kb.caselog.gaps import flag_gap
+from kb.content.render import anchor
+from kb.search.snippets import snippet
+from kb.search.searcher import Hit, SearchResult, clean_query
 from webapp.security import roles
 
 bp = Blueprint("search", __name__)
@@ -108,7 +109,7 @@ def error_message(exc: KBError) -> str:
 
 def gap_store():
     """Where flagged content gaps go: the app's own store if one is set, else the database's content_gaps table."""
-    from kb.gaps import GapTable
+    from kb.caselog.gaps import GapTable
 
     return current_app.extensions.get("kb_gaps") or GapTable(current_app.extensions["kb"].engine)
 

@@ -32,8 +32,8 @@ class Services:
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    from kb.embedding import load_embedder
-                    from kb.search import Searcher
+                    from kb.search.embedding import load_embedder
+                    from kb.search.searcher import Searcher
 
                     self._searcher = Searcher(self.index_root, load_embedder(self.model))
         return self._searcher
@@ -52,7 +52,7 @@ class Services:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    from kb.db import make_engine
+                    from kb.store.engine import make_engine
 
                     self._engine = make_engine(self.database_url)
         return self._engine

@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from kb.bundle import build_index
-from kb.embedding import DEFAULT_MODEL, load_embedder
-from kb.search import Searcher
+from kb.search.bundle import build_index
+from kb.search.embedding import DEFAULT_MODEL, load_embedder
+from kb.search.searcher import Searcher
 from tests.conftest import ROOT
 
 

@@ -109,8 +109,8 @@ def serve(request, tmp_path, monkeypatch):
     """
     from werkzeug.serving import make_server
 
-    from kb.db import upgrade
-    from kb.users import create_user
+    from kb.store.engine import upgrade
+    from kb.identity.users import create_user
     from webapp import create_app
 
     monkeypatch.setenv("KB_INSTANCE", str(tmp_path / "instance"))
@@ -121,7 +121,7 @@ def serve(request, tmp_path, monkeypatch):
     def start(with_search: bool = True) -> LiveApp:
         index = request.getfixturevalue("shipped_index") if with_search else tmp_path / "no-index"
         app = create_app({"SECRET_KEY": "browser-test-secret",
-                          "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.db'}",
+                          "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.store.engine'}",
                           "KB_INDEX": str(index), "KB_ARTICLES": str(ROOT / "articles")})
         assert not app.testing and app.config.get("WTF_CSRF_ENABLED", True), "must run with real settings"
         engine = app.extensions["kb"].engine
@@ -250,8 +250,8 @@ def _assert_no_customer_data_in_urls(watch: Watch, texts) -> None:
 
 @pytest.mark.integration  # the real model searches the shipped articles
 def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(browser, serve, page):
-    from kb.cases import get_case, list_cases, timeline
-    from kb.users import get_user
+    from kb.caselog.cases import get_case, list_cases, timeline
+    from kb.identity.users import get_user
 
     live = serve(with_search=True)
     watch = Watch(page)

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from kb.bundle import build_index, current_path
-from kb.evaluation import evaluate, read_eval_file
-from kb.search import Searcher
+from kb.search.bundle import build_index, current_path
+from kb.search.evaluation import evaluate, read_eval_file
+from kb.search.searcher import Searcher
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration

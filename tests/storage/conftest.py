@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
-from kb import db
-from kb.db import make_engine, upgrade
-from kb.models import Base
-from kb.users import create_user
+from kb.store import engine as db
+from kb.store.engine import make_engine, upgrade
+from kb.store.tables import Base
+from kb.identity.users import create_user
 
 PG_HINT = ("PostgreSQL tests need KB_TEST_POSTGRES_URL; as root run "
            "`export KB_TEST_POSTGRES_URL=\"$(bash scripts/pg-test-server.sh)\"` and run pytest again")
@@ -48,7 +48,7 @@ def _clean_environment(monkeypatch):
 def database_url(request, tmp_path):
     """The URL of an empty database of each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kb.db'}"
+        yield f"sqlite:///{tmp_path / 'kb.store.engine'}"
         return
     base = os.environ.get("KB_TEST_POSTGRES_URL")
     if not base:
@@ -94,7 +94,7 @@ def engine(make_engines):
 
 
 class Clock:
-    """A settable stand-in for kb.db.utcnow."""
+    """A settable stand-in for kb.store.engine.utcnow."""
 
     def __init__(self, start: datetime):
         self.now = start

@@ -8,13 +8,13 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from kb.cases import (Case, add_note, close_unresolved, escalate_case, escalation_teams, get_case,
+from kb.caselog.cases import (Case, add_note, close_unresolved, escalate_case, escalation_teams, get_case,
                       list_cases, open_case, record_article_opened, record_search, reopen_case, resolve_case,
                       tick_step, ticked_steps, timeline, untick_step)
-from kb.db import session_scope
+from kb.store.engine import session_scope
 from kb.errors import CaseClosed, InvalidInput
-from kb.models import AuditLogRow, CaseEventRow
-from kb.users import create_user
+from kb.store.tables import AuditLogRow, CaseEventRow
+from kb.identity.users import create_user
 
 REF = "KLANT-778812"
 
@@ -252,7 +252,7 @@ def test_returning_to_the_article_being_worked_on_is_not_logged_again(engine, ag
 
 
 def test_step_results_keep_the_newest_result_until_unticked(engine, agent, case):
-    from kb.cases import step_results
+    from kb.caselog.cases import step_results
 
     tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 1)
     tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 2, "light steady")
@@ -276,7 +276,7 @@ def test_text_loses_control_characters_and_the_customer_reference_is_one_line(en
 
 
 def test_a_step_result_can_be_cleared(engine, agent, case):
-    from kb.cases import step_results
+    from kb.caselog.cases import step_results
 
     tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 1, "light still red")
     tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 1, "  ")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kb.cases import add_note, open_case, record_search, resolve_case, tick_step, timeline
-from kb.db import make_engine
+from kb.caselog.cases import add_note, open_case, record_search, resolve_case, tick_step, timeline
+from kb.store.engine import make_engine
 from kb.errors import CaseClosed, InvalidInput
-from kb.users import create_user, list_users
+from kb.identity.users import create_user, list_users
 from tests.storage.conftest import run_all
 
 WORKERS, WRITES = 8, 15
@@ -48,7 +48,7 @@ def test_two_engines_on_one_database_lose_nothing(engine, make_engines, agent):
 
 def test_two_engines_on_one_sqlite_file(tmp_path):
     """The same on SQLite without the fixtures: two engines, as two web workers would open it."""
-    from kb.db import upgrade
+    from kb.store.engine import upgrade
 
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     first, second = make_engine(url), make_engine(url)

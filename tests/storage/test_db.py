@@ -11,11 +11,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from kb import db
-from kb.cases import get_case, open_case
-from kb.db import current_revision, downgrade, make_engine, session_scope, upgrade
+from kb.store import engine as db
+from kb.caselog.cases import get_case, open_case
+from kb.store.engine import current_revision, downgrade, make_engine, session_scope, upgrade
 from kb.errors import InvalidInput
-from kb.models import Base, CaseEventRow, UserRow
+from kb.store.tables import Base, CaseEventRow, UserRow
 
 TABLES = {"users", "login_attempts", "cases", "case_events", "case_resolutions", "webhook_deliveries",
           "audit_log", "content_gaps"}

@@ -1,4 +1,4 @@
-"""kb.gaps.GapTable: flagged content gaps in the content_gaps table, on SQLite and PostgreSQL."""
+"""kb.caselog.gaps.GapTable: flagged content gaps in the content_gaps table, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from kb import db
-from kb.cases import open_case
-from kb.db import current_revision, downgrade, session_scope, upgrade
+from kb.store import engine as db
+from kb.caselog.cases import open_case
+from kb.store.engine import current_revision, downgrade, session_scope, upgrade
 from kb.errors import InvalidInput, NotFound, QueryError
-from kb.gaps import MAX_RECENT, Gap, GapTable, flag_gap
-from kb.models import ContentGapRow
-from kb.users import create_user
+from kb.caselog.gaps import MAX_RECENT, Gap, GapTable, flag_gap
+from kb.store.tables import ContentGapRow
+from kb.identity.users import create_user
 from tests.storage.conftest import run_all
 
 
@@ -69,7 +69,7 @@ def test_an_unknown_language_is_refused_by_flag_gap_the_table_and_the_database(g
     with pytest.raises(InvalidInput, match="language must be one of nl, en") as info:
         gaps.add(Gap("dsl", "de", agent.id, db.utcnow()))
     assert info.value.field == "lang"
-    with pytest.raises(IntegrityError):  # even past kb.gaps, the CHECK constraint holds
+    with pytest.raises(IntegrityError):  # even past kb.caselog.gaps, the CHECK constraint holds
         with session_scope(engine) as session:
             session.add(ContentGapRow(query="dsl", lang="de", user_id=agent.id, at=db.utcnow()))
     assert counts() == before
@@ -106,7 +106,7 @@ def test_unknown_users_and_cases_are_refused(gaps, agent, engine, counts):
         flag_gap(gaps, "dsl", "en", agent.id, case_id=4242)
     with pytest.raises(NotFound, match="no user with id 4242"):
         flag_gap(gaps, "dsl", "en", 4242)
-    with pytest.raises(IntegrityError):  # the foreign keys hold past kb.gaps too
+    with pytest.raises(IntegrityError):  # the foreign keys hold past kb.caselog.gaps too
         with session_scope(engine) as session:
             session.add(ContentGapRow(query="dsl", lang="en", case_id=4242, at=db.utcnow()))
     assert counts() == before

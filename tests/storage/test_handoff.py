@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from kb.cases import (add_note, escalate_case, open_case, record_article_opened, record_search, reopen_case,
+from kb.caselog.cases import (add_note, escalate_case, open_case, record_article_opened, record_search, reopen_case,
                       tick_step, untick_step)
-from kb.handoff import Handoff, HandoffArticle, HandoffNote, HandoffSearch, HandoffStep, build_handoff
-from kb.users import create_user
+from kb.caselog.handoff import Handoff, HandoffArticle, HandoffNote, HandoffSearch, HandoffStep, build_handoff
+from kb.identity.users import create_user
 
 STEPS = {("dsl-no-sync", "en", 1): ("Check the telephone cable.", "The cable clicks in."),
          ("dsl-no-sync", "en", 2): ("Remove any splitter.", "The DSL light goes steady.")}

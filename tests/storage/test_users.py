@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from kb.db import session_scope
+from kb.store.engine import session_scope
 from kb.errors import InvalidInput, LoginFailed, LoginThrottled, NotFound
-from kb.models import AuditLogRow, LoginAttemptRow, UserRow
-from kb.users import (ROLES, User, authenticate, create_user, disable_user, enable_user, ensure_demo_users,
+from kb.store.tables import AuditLogRow, LoginAttemptRow, UserRow
+from kb.identity.users import (ROLES, User, authenticate, create_user, disable_user, enable_user, ensure_demo_users,
                       get_user, hash_password, list_users, set_language, set_password, set_role,
                       verify_password)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kb import cases, handoff, webhook
+from kb.caselog import cases, handoff
+from kb.integrations import webhook
 from kb.errors import InvalidInput, NotFound
 
 LONG = "x" * 5001

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from kb.cases import escalate_case, get_case, open_case, timeline
-from kb.handoff import build_handoff
-from kb.webhook import LEASE, DeliveryReport, backoff, deliver_pending, list_deliveries, queue_handoff
+from kb.caselog.cases import escalate_case, get_case, open_case, timeline
+from kb.caselog.handoff import build_handoff
+from kb.integrations.webhook import LEASE, DeliveryReport, backoff, deliver_pending, list_deliveries, queue_handoff
 
 
 class Receiver:

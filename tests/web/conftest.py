@@ -10,11 +10,11 @@ import re
 
 import pytest
 
-import kb.users
-from kb.bundle import build_index
-from kb.db import upgrade
-from kb.search import Searcher
-from kb.users import ROLES, create_user
+import kb.identity.users
+from kb.search.bundle import build_index
+from kb.store.engine import upgrade
+from kb.search.searcher import Searcher
+from kb.identity.users import ROLES, create_user
 from tests.conftest import FakeEmbedder, write_kb
 from webapp import create_app
 
@@ -38,8 +38,8 @@ def searcher(index_root):
 @pytest.fixture(autouse=True)
 def _cheap_password_hashing(monkeypatch):
     # Full-cost scrypt makes every created user cost ~50 ms; verification reads the cost from the hash.
-    monkeypatch.setattr(kb.users, "SCRYPT_N", 2**4)
-    monkeypatch.setattr(kb.users, "_DUMMY_HASH", kb.users.hash_password("unknown users' stand-in"))
+    monkeypatch.setattr(kb.identity.users, "SCRYPT_N", 2**4)
+    monkeypatch.setattr(kb.identity.users, "_DUMMY_HASH", kb.identity.users.hash_password("unknown users' stand-in"))
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def make_app(tmp_path, monkeypatch, index_root, searcher):
 
     def make(load_search: bool = True, **config):
         settings = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-                    "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.db'}", "KB_INDEX": str(index_root)}
+                    "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.store.engine'}", "KB_INDEX": str(index_root)}
         app = create_app({**settings, **config})
         upgrade(app.extensions["kb"].engine)
         if load_search:

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, UUIDConverter
 
-from kb.users import ROLES
+from kb.identity.users import ROLES
 from tests.web.conftest import sign_in_as
 from webapp.security import PUBLIC
 

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from kb.errors import IndexMissing
-from kb.gaps import GapTable
-from kb.users import create_user
+from kb.caselog.gaps import GapTable
+from kb.identity.users import create_user
 from tests.web.conftest import csrf_token, sign_in_as
 
 

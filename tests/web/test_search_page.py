@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.bundle import build_index
-from kb.gaps import GapTable
-from kb.search import Searcher
-from kb.users import create_user
+from kb.search.bundle import build_index
+from kb.caselog.gaps import GapTable
+from kb.search.searcher import Searcher
+from kb.identity.users import create_user
 from tests.conftest import FakeEmbedder
 from tests.web.conftest import csrf_token, sign_in_as
 from tests.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
@@ -96,7 +96,7 @@ def test_bad_input_is_shown_inline_not_as_a_traceback(agent, form, message):
 
 
 def test_nonsense_shows_the_no_good_match_state_with_two_actions(agent, searcher):
-    assert searcher.search(NONSENSE, k=8, lang="en").weak  # kb.search decides what is weak
+    assert searcher.search(NONSENSE, k=8, lang="en").weak  # kb.search.searcher decides what is weak
     page = search(agent, query=NONSENSE, lang="en")
     assert '<section id="weak" class="weak" aria-labelledby="weak-title">' in page  # not hidden
     assert "No good match" in page

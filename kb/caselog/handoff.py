@@ -13,9 +13,9 @@ from typing import Callable
 
 from sqlalchemy import Engine, select
 
-from kb import db
-from kb.cases import _case, _find
-from kb.models import CaseEventRow, UserRow, check_id
+from kb.store import engine as db
+from kb.caselog.cases import _case, _find
+from kb.store.tables import CaseEventRow, UserRow, check_id
 
 StepText = Callable[[str, str, int], "tuple[str, str] | None"]
 

@@ -17,9 +17,9 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from kb import db
+from kb.store import engine as db
 from kb.errors import CaseClosed, InvalidInput, NotFound
-from kb.models import (CHANNELS, CONNECTION_TYPES, LANGUAGES, STATUSES, AuditLogRow, CaseEventRow,
+from kb.store.tables import (CHANNELS, CONNECTION_TYPES, LANGUAGES, STATUSES, AuditLogRow, CaseEventRow,
                        CaseResolutionRow, CaseRow, UserRow, check_article, check_articles, check_choice,
                        check_id, check_step, check_text)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import EvalFileError, QueryError
-from kb.search import Searcher
+from kb.search.searcher import Searcher
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from kb import db
+from kb.store import engine as db
 from kb.errors import InvalidInput, LoginFailed, LoginThrottled, NotFound
-from kb.models import (LANGUAGES, ROLES, AuditLogRow, LoginAttemptRow, UserRow, check_choice, check_id,
+from kb.store.tables import (LANGUAGES, ROLES, AuditLogRow, LoginAttemptRow, UserRow, check_choice, check_id,
                        check_text)
 
 __all__ = ["ROLES", "User", "create_user", "authenticate", "set_role", "disable_user", "enable_user",

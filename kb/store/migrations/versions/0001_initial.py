@@ -1,6 +1,6 @@
 """Users, log-in attempts, cases, case events, resolutions, hand-off outbox and audit log.
 
-Constraint and index names are spelled out (following kb.models.NAMING_CONVENTION), so later
+Constraint and index names are spelled out (following kb.store.tables.NAMING_CONVENTION), so later
 migrations can refer to them by name on every backend.
 
 Revision ID: 0001

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.articles import (CATEGORIES, CONNECTIONS, EXPECTED_PREFIX, LANGUAGES, SECTION_HEADINGS,
+from kb.content.articles import (CATEGORIES, CONNECTIONS, EXPECTED_PREFIX, LANGUAGES, SECTION_HEADINGS,
                          STATUSES, TEAMS, Article, article_files, parse_article, read_text)
 from kb.errors import ArticleError
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.analysis import guess_language, words
-from kb.bundle import Bundle, current_path, load_bundle
-from kb.chunking import Chunk
-from kb.embedding import Embedder
+from kb.search.analysis import guess_language, words
+from kb.search.bundle import Bundle, current_path, load_bundle
+from kb.search.chunking import Chunk
+from kb.search.embedding import Embedder
 from kb.errors import IndexInvalid, ModelMismatch, QueryError
 
 MAX_QUERY_CHARS = 1000

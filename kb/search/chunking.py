@@ -10,7 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from kb.articles import Article
+from kb.content.articles import Article
 
 CHUNKER_VERSION = 1
 

@@ -1,12 +1,12 @@
-"""Alembic environment for kb: run only through `kb.db.upgrade(engine)`, which hands over a connection."""
+"""Alembic environment for kb: run only through `kb.store.engine.upgrade(engine)`, which hands over a connection."""
 
 from alembic import context
 
-from kb.models import Base
+from kb.store.tables import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with kb.db.upgrade(engine); there is no alembic.ini")
+    raise RuntimeError("run migrations with kb.store.engine.upgrade(engine); there is no alembic.ini")
 
 context.configure(
     connection=connection,

@@ -19,9 +19,9 @@ from typing import Callable
 
 from sqlalchemy import Engine, select, update
 
-from kb import db
+from kb.store import engine as db
 from kb.errors import InvalidInput, NotFound
-from kb.models import DELIVERY_STATUSES, MAX_LENGTH, CaseRow, WebhookDeliveryRow, check_choice, check_id
+from kb.store.tables import DELIVERY_STATUSES, MAX_LENGTH, CaseRow, WebhookDeliveryRow, check_choice, check_id
 
 __all__ = ["Delivery", "DeliveryReport", "queue_handoff", "deliver_pending", "list_deliveries", "http_post",
            "backoff"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from kb.analysis import SYNONYMS, analyze, query_words, stem
+from kb.search.analysis import SYNONYMS, analyze, query_words, stem
 
 K1, B = 1.2, 0.75
 SYNONYM_WEIGHT = 0.4

@@ -1,4 +1,4 @@
-"""Sends queued hand-off notifications (kb.webhook's outbox) from a background thread of each worker.
+"""Sends queued hand-off notifications (kb.integrations.webhook's outbox) from a background thread of each worker.
 
 The thread starts on the first request a worker serves (after gunicorn's fork, never before),
 and only when KB_WEBHOOK_URL is set. It delivers what is due, then sleeps until the next retry
@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from kb import db
+from kb.store import engine as db
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ POLL_SECONDS = 30.0
 
 class Notifier:
     def __init__(self, services, enabled: bool, poll_seconds: float = POLL_SECONDS):
-        self._services = services
+        self._services = services  # anything with an `engine` attribute, read when needed
         self.enabled = enabled
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -46,7 +46,7 @@ class Notifier:
         self._wake.set()
 
     def _run(self) -> None:
-        from kb.webhook import deliver_pending
+        from kb.integrations.webhook import deliver_pending
 
         while True:
             self._wake.clear()
@@ -60,7 +60,7 @@ class Notifier:
             self._wake.wait(self._next_wait())
 
     def _next_wait(self) -> float:
-        from kb.models import WebhookDeliveryRow
+        from kb.store.tables import WebhookDeliveryRow
 
         try:
             with db.session_scope(self._services.engine, readonly=True) as session:
@@ -72,12 +72,3 @@ class Notifier:
             return self.poll_seconds
         wait = (due - db.utcnow()) / timedelta(seconds=1)
         return min(max(wait, 0.5), self.poll_seconds)
-
-
-def init_app(app) -> None:
-    notifier = Notifier(app.extensions["kb"], enabled=bool(app.config.get("KB_WEBHOOK_URL")))
-    app.extensions["kb_notifier"] = notifier
-
-    @app.before_request
-    def _start_sender() -> None:
-        notifier.start()

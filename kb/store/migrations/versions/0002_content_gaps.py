@@ -1,4 +1,4 @@
-"""Content gaps: searches an agent flagged because no article answered them (kb.gaps).
+"""Content gaps: searches an agent flagged because no article answered them (kb.caselog.gaps).
 
 Until now they went to content_gaps.jsonl in the Flask instance folder; that file is not read
 here (on a multi-host deployment each host had its own). Import it by hand if its flags matter.

@@ -19,11 +19,11 @@ from typing import Callable
 
 import numpy as np
 
-from kb.articles import load_articles
-from kb.bundle import build_index, publish, stage_bundle
-from kb.chunking import Chunk
-from kb.embedding import configured_model, load_embedder
-from kb.search import Searcher
+from kb.content.articles import load_articles
+from kb.search.bundle import build_index, publish, stage_bundle
+from kb.search.chunking import Chunk
+from kb.search.embedding import configured_model, load_embedder
+from kb.search.searcher import Searcher
 
 DEFAULT_QUERIES = [
     "intrnet dood sinds onweer", "fibre box shows red LOS light", "wifi valt steeds weg op zolder",

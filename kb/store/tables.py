@@ -170,7 +170,7 @@ class AuditLogRow(Base):
 
 
 class ContentGapRow(Base):
-    """A search an agent flagged because no article answered it (kb.gaps); `query` is customer data."""
+    """A search an agent flagged because no article answered it (kb.caselog.gaps); `query` is customer data."""
 
     __tablename__ = "content_gaps"
     __table_args__ = (CheckConstraint(_in("lang", LANGUAGES), name="lang"), Index(None, "at"))

