@@ -2,7 +2,7 @@
 # Start a local PostgreSQL for the storage tests and print its URL on stdout (all else goes to stderr):
 #
 #   export KB_TEST_POSTGRES_URL="$(sudo bash scripts/pg-test-server.sh)"
-#   .venv/bin/pytest tests/storage
+#   .venv/bin/pytest tests/store tests/caselog tests/identity tests/integrations
 #
 # Debian/Ubuntu, as root. Installs the server with apt-get if it is missing, creates and starts the
 # "main" cluster of the newest installed version, and creates role firstline (password firstline)

@@ -15,7 +15,7 @@ from flask import g, render_template_string
 
 from kb.identity.users import set_language
 from tests.conftest import ROOT
-from tests.web.conftest import sign_in_as
+from tests.webapp.conftest import sign_in_as
 from webapp.i18n import TRANSLATIONS, compile_catalogs
 
 DUTCH_PO = TRANSLATIONS / "nl" / "LC_MESSAGES" / "messages.po"

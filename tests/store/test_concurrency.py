@@ -8,7 +8,7 @@ from kb.caselog.cases import add_note, open_case, record_search, resolve_case, t
 from kb.store.engine import make_engine
 from kb.errors import CaseClosed, InvalidInput
 from kb.identity.users import create_user, list_users
-from tests.storage.conftest import run_all
+from tests.dbfixtures import run_all
 
 WORKERS, WRITES = 8, 15
 

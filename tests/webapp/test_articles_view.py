@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from kb.identity.users import create_user
 from tests.conftest import article_text
-from tests.web.conftest import sign_in_as
+from tests.webapp.conftest import sign_in_as
 from tests.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
 
 

@@ -1,5 +1,5 @@
 """kb.caselog.gaps.flag_gap: checks a flag and hands it to the store (here an in-memory one; the table is
-tested in tests/storage/test_gaps.py)."""
+tested in tests/caselog/test_gaps.py)."""
 
 from __future__ import annotations
 

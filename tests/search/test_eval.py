@@ -53,7 +53,7 @@ def test_metrics_count_hits_over_distinct_articles(small_kb, tmp_path, fake_embe
 
 def test_eval_sets_cover_every_article_in_both_languages():
     from tests.conftest import ROOT
-    from tests.test_lint import CATALOGUE_IDS
+    from tests.content.test_lint import CATALOGUE_IDS
 
     for name, minimum in (("queries.jsonl", 150), ("holdout.jsonl", 84)):
         queries = read_eval_file(ROOT / "tests" / "eval" / name)

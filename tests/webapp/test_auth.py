@@ -6,7 +6,7 @@ import pytest
 from flask import session
 
 from kb.identity.users import disable_user, get_user
-from tests.web.conftest import PASSWORD, csrf_token, sign_in_as
+from tests.webapp.conftest import PASSWORD, csrf_token, sign_in_as
 from webapp.auth import safe_next
 
 

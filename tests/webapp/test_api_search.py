@@ -9,7 +9,7 @@ import pytest
 from kb.errors import IndexMissing
 from kb.caselog.gaps import GapTable
 from kb.identity.users import create_user
-from tests.web.conftest import csrf_token, sign_in_as
+from tests.webapp.conftest import csrf_token, sign_in_as
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, UUIDConverter
 
 from kb.identity.users import ROLES
-from tests.web.conftest import sign_in_as
+from tests.webapp.conftest import sign_in_as
 from webapp.security import PUBLIC
 
 PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "health.readyz"}

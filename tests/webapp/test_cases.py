@@ -23,7 +23,7 @@ from kb.store.tables import AuditLogRow, CaseEventRow, CaseRow
 from kb.identity.users import create_user
 from kb.integrations.webhook import deliver_pending, list_deliveries
 from tests.conftest import write_kb
-from tests.web.conftest import PASSWORD, sign_in_as
+from tests.webapp.conftest import PASSWORD, sign_in_as
 
 CUSTOMER = "CUST-778812"
 PROBLEM = "Internet light is red since the thunderstorm; modem restarted twice."

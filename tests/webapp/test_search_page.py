@@ -12,7 +12,7 @@ from kb.caselog.gaps import GapTable
 from kb.search.searcher import Searcher
 from kb.identity.users import create_user
 from tests.conftest import FakeEmbedder
-from tests.web.conftest import csrf_token, sign_in_as
+from tests.webapp.conftest import csrf_token, sign_in_as
 from tests.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
 
 NONSENSE = "qwxz vbnm plokij"

@@ -16,7 +16,7 @@ from kb.errors import InvalidInput, NotFound, QueryError
 from kb.caselog.gaps import MAX_RECENT, Gap, GapTable, flag_gap
 from kb.store.tables import ContentGapRow
 from kb.identity.users import create_user
-from tests.storage.conftest import run_all
+from tests.dbfixtures import run_all
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from kb.identity.users import list_users
-from tests.web.conftest import PASSWORD, csrf_token, sign_in_as
+from tests.webapp.conftest import PASSWORD, csrf_token, sign_in_as
 
 
 @pytest.fixture
