@@ -108,6 +108,16 @@ SMALL_KB = {
                 steps=(("Open Mijn account en kies E-mail.", "De lijst met mailboxen verschijnt."),
                        ("Kies Wachtwoord wijzigen bij de mailbox.", "Het nieuwe wachtwoord is opgeslagen."))),
     ),
+    "escalate-to-tier2": dict(
+        en=dict(title="Escalate to second line", category="service",
+                symptoms=("need to hand this over", "second line must look at it", "cannot solve it on the call"),
+                steps=(("Check the hand-off checklist is complete.", "Every field of the hand-off is filled in."),
+                       ("Choose the team and give the reason.", "The case shows the team and the reason."))),
+        nl=dict(title="Escaleren naar de tweede lijn", category="service",
+                symptoms=("moet dit overdragen", "tweede lijn moet ernaar kijken", "kan het niet oplossen"),
+                steps=(("Controleer of de overdracht compleet is.", "Elk veld van de overdracht is ingevuld."),
+                       ("Kies het team en geef de reden.", "De case toont het team en de reden."))),
+    ),
     "fiber-los-red-light": dict(
         en=dict(title="Fibre modem LOS light red", connection=("fibre",),
                 symptoms=("los light is red", "fibre box red light", "pon light blinking"),

@@ -114,7 +114,7 @@ def page_allowances(html: str) -> set[tuple[str, str]]:
         allowed.add(("form", f"id={form_id}"))
     allowed |= {("form", "class=logout")}
     for name in ("csrf_token", "query", "lang", "category", "connection", "only_lang", "article_id", "step",
-                 "problem", "article_ids"):
+                 "problem", "article_ids", "revision"):
         allowed |= {("input", f"name={name}"), ("select", f"name={name}")}
     allowed |= {("button", "type=submit"), ("button", "type=button")}
     return allowed

@@ -68,8 +68,9 @@ def write_secret_key(instance_path: str | Path) -> Path:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, api, articles, auth, cases, health, search
+    from webapp import admin, api, articles, auth, cases, health, search, workspace
 
+    workspace.init_app(app)
     for module in (health, auth, admin, search, api, articles, cases):
         app.register_blueprint(module.bp)
 

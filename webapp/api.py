@@ -13,13 +13,12 @@ import time
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext
 
+from kb.caselog.gaps import flag_gap
 from kb.content.articles import LANGUAGES
 from kb.errors import CaseClosed, InvalidInput, KBError, QueryError
-from kb.caselog.gaps import flag_gap
-from webapp import cases
-from webapp.search import (SEARCH_ROLES, current_case_id, describe_hit, error_message, gap_store, parse_params,
-                           record_search, run_search)
-from webapp.security import roles
+from webapp import workspace
+from webapp.queries import describe_hit, error_message, gap_store, parse_params, run_search
+from webapp.security import CASE_ROLES, SEARCH_ROLES, roles
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -49,7 +48,7 @@ def search():
     except KBError as exc:
         return {"error": gettext("Search is not available right now: %(reason)s", reason=str(exc))}, 503
     hits = [describe_hit(hit, params.query) for hit in result.hits]
-    record_search(params.query, result.hits)
+    workspace.record_search(params.query, result.hits)
     app_ms = (time.perf_counter() - started) * 1000
     response = jsonify({
         "lang": result.lang, "confidence": result.confidence, "weak": result.weak, "bundle": result.bundle,
@@ -73,7 +72,7 @@ def gaps():
     if lang is not None and lang not in LANGUAGES:
         return {"error": gettext("The language must be one of %(choices)s.", choices=", ".join(LANGUAGES))}, 400
     try:
-        flag_gap(gap_store(), data.get("query"), lang, g.user.id, current_case_id())
+        flag_gap(gap_store(), data.get("query"), lang, g.user.id, workspace.current_case_id())
     except QueryError as exc:
         return {"error": error_message(exc)}, 400
     message = gettext("Thank you: this search is flagged as a content gap for the editors.")
@@ -81,26 +80,27 @@ def gaps():
 
 
 @bp.post("/cases/<int:case_id>/steps")
-@roles(*cases.CASE_ROLES)
+@roles(*CASE_ROLES)
 def case_steps(case_id: int):
-    """Tick or untick one step: in {article_id, lang, step, done, result?}; out {"ticked": [...], "results": {...}}."""
-    case = cases.own_case(case_id)
+    """Tick or untick one step: in {article_id, lang, revision?, step, done, result?};
+    out {"ticked": [...], "results": {...}}. `revision` is the article version the page shows."""
+    case = workspace.own_case(case_id)
     data = _json_object()
     if data is None:
         return {"error": gettext('Send a JSON object, for example {"article_id": "dsl-no-sync", "lang": "en", '
                                  '"step": 2, "done": true}.')}, 400
     try:
-        ticked = cases.set_steps(case, data.get("article_id"), data.get("lang"), step=data.get("step"),
-                                 done=data.get("done"), result=data.get("result"))
+        ticked = workspace.set_steps(case, data.get("article_id"), data.get("lang"), data.get("revision"),
+                                     step=data.get("step"), done=data.get("done"), result=data.get("result"))
     except InvalidInput as exc:
-        return {"error": cases.form_error(exc), "field": exc.field}, 400
+        return {"error": workspace.form_error(exc), "field": exc.field}, 400
     except CaseClosed:
         return {"error": gettext("This case is already closed; reopen it first if something must be added.")}, 409
     return {"ticked": sorted(ticked), "results": {str(n): text for n, text in sorted(ticked.items()) if text}}
 
 
 @bp.get("/cases/<int:case_id>/handoff")
-@roles(*cases.CASE_ROLES)
+@roles(*CASE_ROLES)
 def case_handoff(case_id: int):
     """The case's hand-off as JSON: customer reference, channel, problem, steps done, articles, notes, times."""
-    return jsonify(cases.handoff_for(cases.own_case(case_id)).as_dict())
+    return jsonify(workspace.handoff_for(workspace.own_case(case_id)).as_dict())

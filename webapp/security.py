@@ -8,6 +8,9 @@ from typing import Callable
 from flask import abort, g, redirect, request, url_for
 
 PUBLIC = "public"
+# Role groups used by more than one blueprint (admin may always do everything).
+SEARCH_ROLES = ("agent", "editor", "analyst")
+CASE_ROLES = ("agent",)
 
 
 def roles(*allowed: str) -> Callable:

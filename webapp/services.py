@@ -1,4 +1,4 @@
-"""The app's heavy parts (database engine, embedding model, searcher), created lazily and once.
+"""The app's heavy parts (database engine, embedding model, searcher, article snapshot), created lazily and once.
 
 In `kb serve` each gunicorn worker loads the model after fork, on first use or in its
 post-fork hook, so workers never share torch state.
@@ -19,6 +19,8 @@ class Services:
     database_url: str
     _searcher: object = None
     _engine: object = None
+    _snapshot: object = None
+    _snapshot_path: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -45,6 +47,27 @@ class Services:
     def use_searcher(self, searcher) -> None:
         """Inject a searcher (tests use one with a fake embedder)."""
         self._searcher = searcher
+
+    def snapshot(self):
+        """The published article texts (kb.content.revisions.Snapshot) that search uses.
+
+        With the searcher loaded it is the searcher's own bundle; otherwise only the texts of the
+        published bundle are read (no model). A bundle that fails to load leaves the previous one.
+        """
+        if self._searcher is not None:
+            return self._searcher.bundle.articles
+        from kb.search.bundle import current_path, load_snapshot
+
+        path = current_path(self.index_root)
+        if path != self._snapshot_path:
+            with self._lock:
+                if path != self._snapshot_path:
+                    try:
+                        self._snapshot, self._snapshot_path = load_snapshot(path), path
+                    except Exception:
+                        if self._snapshot is None:
+                            raise
+        return self._snapshot
 
     @property
     def engine(self):

@@ -17,8 +17,10 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from kb.store import engine as db
+from kb.caselog.revisions import check_version, remember
+from kb.content.articles import Article
 from kb.errors import CaseClosed, InvalidInput, NotFound
+from kb.store import engine as db
 from kb.store.tables import (CHANNELS, CONNECTION_TYPES, LANGUAGES, STATUSES, AuditLogRow, CaseEventRow,
                        CaseResolutionRow, CaseRow, UserRow, check_article, check_articles, check_choice,
                        check_id, check_step, check_text)
@@ -61,6 +63,7 @@ class Event:
     lang: str | None
     step_number: int | None
     text: str | None = field(repr=False)
+    revision: str | None = None  # the article version an article event refers to
 
 
 def escalation_teams() -> tuple[str, ...]:
@@ -105,9 +108,10 @@ def _open_for_change(session: Session, case_id: int, actor_id: int) -> CaseRow:
 
 def _event(session: Session, case_id: int, actor_id: int, kind: str, at: datetime, *,
            article_id: str | None = None, lang: str | None = None, step_number: int | None = None,
-           text: str | None = None, data: dict | None = None) -> None:
+           text: str | None = None, data: dict | None = None, version: Article | None = None) -> None:
+    revision = remember(session, version) if version is not None else None
     session.add(CaseEventRow(case_id=case_id, actor_id=actor_id, at=at, kind=kind, article_id=article_id,
-                             lang=lang, step_number=step_number, text=text,
+                             lang=lang, step_number=step_number, text=text, revision=revision,
                              data=json.dumps(data) if data is not None else None))
 
 
@@ -184,34 +188,39 @@ def _article(article_id: object, lang: object) -> dict:
             "lang": check_choice("lang", lang, LANGUAGES, label="article language")}
 
 
-def record_article_opened(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str) -> None:
-    """Log that the agent opened an article for the case.
+def record_article_opened(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,
+                          version: Article | None = None) -> None:
+    """Log that the agent opened an article for the case; `version` is the text they were shown.
 
     Coming back to the article being worked on (a reload, a return after ticking steps or writing
-    a note) is not logged again; it is after another search or another article.
+    a note) is not logged again; it is after another search, another article or another revision.
     """
     case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
     fields = _article(article_id, lang)
+    check_version(fields["article_id"], fields["lang"], version)
     with db.session_scope(engine) as session:
         _open_for_change(session, case_id, actor_id)
         last = _last_event(session, case_id, ("search", "article_opened"))
         if (last is not None and last.kind == "article_opened" and last.actor_id == actor_id
-                and (last.article_id, last.lang) == (fields["article_id"], fields["lang"])):
+                and (last.article_id, last.lang) == (fields["article_id"], fields["lang"])
+                and last.revision == (version.revision if version else None)):
             return
-        _event(session, case_id, actor_id, "article_opened", db.utcnow(), **fields)
+        _event(session, case_id, actor_id, "article_opened", db.utcnow(), version=version, **fields)
 
 
 def tick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,
-              step_number: int, result: str | None = None) -> None:
+              step_number: int, result: str | None = None, version: Article | None = None) -> None:
     """Log that a step of an article was done, optionally with what it showed ("light still red").
 
+    `version` is the article text the agent ticked it in (its step text goes into the hand-off).
     Ticking a ticked step again records a new result ("" clears it; None keeps the one there is);
     the step keeps its first time.
     """
     fields = _article(article_id, lang) | {"step_number": check_step(step_number)}
+    check_version(fields["article_id"], fields["lang"], version)
     if result is not None:
         result = check_text("result", result, label="step result", required=False, limit="note")
-    _record(engine, case_id, actor_id, "step_ticked", text=result, **fields)
+    _record(engine, case_id, actor_id, "step_ticked", text=result, version=version, **fields)
 
 
 def untick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,
@@ -274,19 +283,41 @@ def _close(session: Session, row: CaseRow, status: str, now: datetime) -> None:
     row.handle_seconds = max(0, round(seconds))
 
 
-def resolve_case(engine: Engine, case_id: int, actor_id: int, article_ids: list[str], note: str = "") -> Case:
-    """Close the case as resolved by these articles (at least one)."""
+def resolve_case(engine: Engine, case_id: int, actor_id: int, article_ids: list[str], note: str = "",
+                 current: dict[str, Article] | None = None) -> Case:
+    """Close the case as resolved by these articles (at least one).
+
+    Each article is recorded with the revision the agent last worked with on this case (opened or
+    ticked); one never opened on the case gets its version in `current` (what the KB shows now).
+    """
     case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
     ids = check_articles("article_ids", article_ids, required=True)
     note = check_text("note", note, label="note", required=False)
     now = db.utcnow()
     with db.session_scope(engine) as session:
         row = _open_for_change(session, case_id, actor_id)
+        seen = _revisions_seen(session, case_id)
+        revisions = {}
+        for article_id in ids:
+            revisions[article_id] = seen.get(article_id)
+            if revisions[article_id] is None and current and current.get(article_id) is not None:
+                check_version(article_id, current[article_id].lang, current[article_id])
+                revisions[article_id] = remember(session, current[article_id])
         _close(session, row, "resolved", now)
         row.outcome_note = note or None
-        session.add_all(CaseResolutionRow(case_id=case_id, article_id=a) for a in ids)
-        _event(session, case_id, actor_id, "resolved", now, text=note or None, data={"article_ids": ids})
+        session.add_all(CaseResolutionRow(case_id=case_id, article_id=a, revision=revisions[a]) for a in ids)
+        known = {a: r for a, r in revisions.items() if r}
+        _event(session, case_id, actor_id, "resolved", now, text=note or None,
+               data={"article_ids": ids, **({"revisions": known} if known else {})})
         return _case(session, row)
+
+
+def _revisions_seen(session: Session, case_id: int) -> dict[str, str]:
+    """Per article id, the revision of the last article event on the case that recorded one."""
+    rows = session.execute(select(CaseEventRow.article_id, CaseEventRow.revision)
+                           .where(CaseEventRow.case_id == case_id, CaseEventRow.revision.is_not(None))
+                           .order_by(CaseEventRow.id)).all()
+    return {article_id: revision for article_id, revision in rows}
 
 
 def escalate_case(engine: Engine, case_id: int, actor_id: int, team: str, reason: str) -> Case:
@@ -360,7 +391,8 @@ def timeline(engine: Engine, case_id: int) -> list[Event]:
         rows = session.execute(select(CaseEventRow, UserRow.display_name)
                                .join(UserRow, UserRow.id == CaseEventRow.actor_id)
                                .where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)).all()
-    return [Event(e.id, e.at, e.kind, name, e.article_id, e.lang, e.step_number, e.text) for e, name in rows]
+    return [Event(e.id, e.at, e.kind, name, e.article_id, e.lang, e.step_number, e.text, e.revision)
+            for e, name in rows]
 
 
 def list_cases(engine: Engine, agent_id: int | None = None, status: str | None = None,

@@ -13,8 +13,9 @@ from typing import Callable
 
 from sqlalchemy import Engine, select
 
-from kb.store import engine as db
 from kb.caselog.cases import _case, _find
+from kb.caselog.revisions import articles_at
+from kb.store import engine as db
 from kb.store.tables import CaseEventRow, UserRow, check_id
 
 StepText = Callable[[str, str, int], "tuple[str, str] | None"]
@@ -26,9 +27,10 @@ class HandoffStep:
     lang: str
     step_number: int
     done_at: datetime
-    action: str | None = None    # the step's instruction, when a step_text callback knows it
+    action: str | None = None    # the step's instruction as the agent saw it (from its revision)
     expected: str | None = None  # its expected result
     result: str | None = field(default=None, repr=False)  # what the agent recorded it showed
+    revision: str | None = None  # the article version the step was ticked in
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class HandoffArticle:
     article_id: str
     lang: str
     opened_at: datetime
+    revision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,10 @@ class Handoff:
             "team": self.team, "reason": self.reason,
             "steps_done": [{"article_id": s.article_id, "lang": s.lang, "step": s.step_number,
                             "done_at": iso(s.done_at), "action": s.action, "expected": s.expected,
-                            "result": s.result}
+                            "result": s.result, "revision": s.revision}
                            for s in self.steps],
-            "articles_tried": [{"article_id": a.article_id, "lang": a.lang, "opened_at": iso(a.opened_at)}
+            "articles_tried": [{"article_id": a.article_id, "lang": a.lang, "opened_at": iso(a.opened_at),
+                                "revision": a.revision}
                                for a in self.articles_tried],
             "searches": [{"query": s.query, "at": iso(s.at)} for s in self.searches],
             "notes": [{"text": n.text, "at": iso(n.at), "author": n.author} for n in self.notes],
@@ -101,7 +105,8 @@ class Handoff:
                  f"Problem: {_indent(self.problem)}",
                  "", f"Steps done ({len(self.steps)}):"]
         for s in self.steps:
-            lines.append(f"- {s.article_id} ({s.lang}) step {s.step_number}, done {_time(s.done_at)}")
+            version = f", revision {s.revision}" if s.revision else ""
+            lines.append(f"- {s.article_id} ({s.lang}{version}) step {s.step_number}, done {_time(s.done_at)}")
             if s.action:
                 lines.append(f"  Action: {_indent(s.action, 4)}")
             if s.expected:
@@ -109,7 +114,8 @@ class Handoff:
             if s.result:
                 lines.append(f"  Result: {_indent(s.result, 4)}")
         lines += ["", f"Articles tried ({len(self.articles_tried)}):"]
-        lines += [f"- {a.article_id} ({a.lang}), opened {_time(a.opened_at)}" for a in self.articles_tried]
+        lines += [f"- {a.article_id} ({a.lang}{', revision ' + a.revision if a.revision else ''}), "
+                  f"opened {_time(a.opened_at)}" for a in self.articles_tried]
         lines += ["", f"Searches ({len(self.searches)}):"]
         lines += [f"- {_time(s.at)}: {json.dumps(s.query, ensure_ascii=False)}" for s in self.searches]
         lines += ["", f"Agent notes ({len(self.notes)}):"]
@@ -128,8 +134,9 @@ def _indent(text: str, spaces: int = 2) -> str:
 def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = None) -> Handoff:
     """The hand-off for a case (normally an escalated one; for an open case team and reason are None).
 
-    `step_text(article_id, lang, step_number)` may return the step's (action, expected) texts, or
-    None when the article no longer has that step.
+    Each step's texts come from the article revision it was ticked in, so the hand-off shows what
+    the agent read even after the article changed. For events recorded before revisions existed,
+    `step_text(article_id, lang, step_number)` may give the current (action, expected) texts.
     """
     case_id = check_id("case_id", case_id)
     with db.session_scope(engine, readonly=True) as session:  # case and events from one snapshot
@@ -137,18 +144,20 @@ def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = Non
         events = session.execute(select(CaseEventRow, UserRow.display_name)
                                  .join(UserRow, UserRow.id == CaseEventRow.actor_id)
                                  .where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)).all()
-    ticked: dict[tuple[str, str, int], tuple[datetime, str | None]] = {}
-    opened: dict[tuple[str, str], datetime] = {}
+        versions = articles_at(session, {e.revision for e, _ in events if e.revision})
+    ticked: dict[tuple[str, str, int], tuple[datetime, str | None, str | None]] = {}
+    opened: dict[tuple[str, str], tuple[datetime, str | None]] = {}
     searches, notes, escalated_at = [], [], None
     for event, author in events:
         if event.kind == "step_ticked":
             key = (event.article_id, event.lang, event.step_number)
-            at, result = ticked.get(key, (event.at, None))  # ticked again: the first time, the newest result
-            ticked[key] = (at, (event.text or None) if event.text is not None else result)
+            # Ticked again: the first time, the newest result, the revision of the newest tick.
+            at, result, _ = ticked.get(key, (event.at, None, None))
+            ticked[key] = (at, (event.text or None) if event.text is not None else result, event.revision)
         elif event.kind == "step_unticked":
             ticked.pop((event.article_id, event.lang, event.step_number), None)
         elif event.kind == "article_opened":
-            opened.setdefault((event.article_id, event.lang), event.at)
+            opened.setdefault((event.article_id, event.lang), (event.at, event.revision))
         elif event.kind == "search":
             searches.append(HandoffSearch(event.text, event.at))
         elif event.kind == "note":
@@ -156,14 +165,22 @@ def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = Non
         elif event.kind == "escalated":
             escalated_at = event.at
     steps = []
-    for (article_id, lang, number), (at, result) in sorted(ticked.items(), key=lambda item: item[1][0]):
-        texts = _step_texts(step_text, article_id, lang, number)
-        steps.append(HandoffStep(article_id, lang, number, at, *texts, result=result))
+    for (article_id, lang, number), (at, result, revision) in sorted(ticked.items(), key=lambda item: item[1][0]):
+        if revision is not None:
+            texts = _texts_at(versions.get(revision), number)
+        else:
+            texts = _step_texts(step_text, article_id, lang, number)
+        steps.append(HandoffStep(article_id, lang, number, at, *texts, result=result, revision=revision))
     return Handoff(case.id, case.customer_ref, case.channel, case.problem, case.connection_type, case.status,
                    case.agent_name, case.opened_at, escalated_at if case.status == "escalated" else None,
                    case.escalation_team, case.escalation_reason, tuple(steps),
-                   tuple(HandoffArticle(a, lang, at) for (a, lang), at in opened.items()),
+                   tuple(HandoffArticle(a, lang, at, revision) for (a, lang), (at, revision) in opened.items()),
                    tuple(searches), tuple(notes))
+
+
+def _texts_at(version, number: int) -> tuple:
+    step = next((s for s in version.steps if s.number == number), None) if version is not None else None
+    return (step.action, step.expected) if step else (None, None)
 
 
 def _step_texts(step_text: StepText | None, article_id: str, lang: str, number: int) -> tuple:

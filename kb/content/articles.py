@@ -19,6 +19,7 @@ CATEGORIES = ("connectivity", "wifi", "router", "account", "email", "telephony",
 CONNECTIONS = ("fibre", "dsl", "cable", "any")
 TEAMS = ("tier2", "network-operations", "field-service", "billing", "security", "team-lead", "none")
 STATUSES = ("draft", "published", "archived")
+REVISION_CHARS = 12
 
 # Section kinds in the order an article must have them, with their heading per language.
 SECTION_HEADINGS = {
@@ -76,6 +77,12 @@ class Article:
     sections: tuple[Section, ...]
     steps: tuple[Step, ...]
     content_hash: str
+    text: str = field(default="", repr=False, compare=False)  # the source as written, for snapshots
+
+    @property
+    def revision(self) -> str:
+        """This version's revision id: the start of the hash of its text, the same on every host."""
+        return self.content_hash[:REVISION_CHARS]
 
     def get(self, name: str, default=None):
         return self.meta.get(name, default)
@@ -181,7 +188,7 @@ def parse_article(text: str, path: str | Path = "<text>") -> Article:
     steps_section = next((s for s in sections if s.kind == "steps"), None)
     steps = _parse_steps(steps_section, lang) if steps_section else ()
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Article(path, meta, body, body_line, tuple(sections), steps, digest)
+    return Article(path, meta, body, body_line, tuple(sections), steps, digest, text)
 
 
 def _plain(value):

@@ -3,7 +3,8 @@
 Layout under the index root:
 
     current              -> bundles/<name>   (symlink; replaced atomically)
-    bundles/<name>/      manifest.json, chunks.jsonl, vectors.faiss, bm25.npz, bm25.json
+    bundles/<name>/      manifest.json, chunks.jsonl, vectors.faiss, bm25.npz, bm25.json,
+                         articles.jsonl (the article texts it was built from, with their revisions)
     bundles/.tmp-*       a build in progress (or one that crashed; removed by the next build)
     cache/               embedding cache
 """
@@ -27,15 +28,16 @@ import numpy as np
 
 from kb.search.analysis import ANALYZER_VERSION
 from kb.content.articles import Article, load_articles
+from kb.content.revisions import Snapshot
 from kb.search.bm25 import BM25Index
 from kb.search.cache import EmbeddingCache
 from kb.search.chunking import CHUNKER_VERSION, Chunk, bm25_text, chunk_article
 from kb.search.embedding import Embedder, text_hash
 from kb.errors import IndexInvalid, IndexMissing
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2  # 2: carries the article texts (articles.jsonl)
 KEEP_BUNDLES = 3
-BUNDLE_FILES = ("chunks.jsonl", "vectors.faiss", "bm25.npz", "bm25.json")
+BUNDLE_FILES = ("chunks.jsonl", "vectors.faiss", "bm25.npz", "bm25.json", "articles.jsonl")
 Progress = Callable[[str, int, int], None]
 
 
@@ -63,6 +65,7 @@ class Bundle:
     faiss_index: object
     vectors: np.ndarray
     bm25: BM25Index
+    articles: Snapshot
 
     @property
     def name(self) -> str:
@@ -86,7 +89,7 @@ def build_index(articles_root: Path, index_root: Path, embedder: Embedder,
         articles = articles if articles is not None else load_articles(Path(articles_root))
         article_hashes = {f"{a.lang}/{a.id}": a.content_hash for a in articles}
         live = current_manifest(index_root)
-        if (not force and live and live.get("model") == embedder.name
+        if (not force and live and live.get("format") == BUNDLE_FORMAT and live.get("model") == embedder.name
                 and live.get("chunker_version") == CHUNKER_VERSION
                 and live.get("analyzer_version") == ANALYZER_VERSION
                 and live.get("article_hashes") == article_hashes):
@@ -107,7 +110,8 @@ def build_index(articles_root: Path, index_root: Path, embedder: Embedder,
             "article_hashes": article_hashes,
         }
         texts = [bm25_text(c, tags[(c.article_id, c.lang)]) for c in chunks]
-        name, final = stage_bundle(index_root, chunks, vectors, texts, meta, started=start)
+        name, final = stage_bundle(index_root, chunks, vectors, texts, meta, started=start,
+                                   snapshot=Snapshot(articles))
         publish(index_root, final)
         _prune(index_root)
     return BuildReport(name, final, len(articles), len(chunks), embedded, len(chunks) - embedded,
@@ -115,7 +119,8 @@ def build_index(articles_root: Path, index_root: Path, embedder: Embedder,
 
 
 def stage_bundle(index_root: Path, chunks: list[Chunk], vectors: np.ndarray, bm25_texts: list[str],
-                 meta: dict, started: float | None = None) -> tuple[str, Path]:
+                 meta: dict, started: float | None = None,
+                 snapshot: Snapshot | None = None) -> tuple[str, Path]:
     """Write a bundle into a temporary folder, validate it, and rename it into bundles/.
 
     Nothing points at the new bundle until `publish`; a crash leaves only a `.tmp-*` folder.
@@ -127,6 +132,7 @@ def stage_bundle(index_root: Path, chunks: list[Chunk], vectors: np.ndarray, bm2
     tmp.mkdir(parents=True)
     try:
         _write_files(tmp, chunks, vectors, bm25_texts)
+        (snapshot or Snapshot(())).write(tmp / "articles.jsonl")
         manifest = {
             "format": BUNDLE_FORMAT,
             "dim": int(vectors.shape[1]),
@@ -200,6 +206,7 @@ def load_bundle(folder: Path) -> Bundle:
             chunks = [_chunk(json.loads(line)) for line in fh]
         faiss_index = _faiss().read_index(str(folder / "vectors.faiss"))
         bm25 = BM25Index.load(folder)
+        articles = Snapshot.read(folder / "articles.jsonl")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexInvalid(f"bundle {folder.name} cannot be loaded ({exc}); run `kb index`") from exc
     n = len(chunks)
@@ -210,7 +217,7 @@ def load_bundle(folder: Path) -> Bundle:
         raise IndexInvalid(f"bundle {folder.name}: vectors have {faiss_index.d} dimensions, "
                            f"manifest says {manifest['dim']}; run `kb index`")
     vectors = faiss_index.index.reconstruct_n(0, n) if n else np.zeros((0, faiss_index.d), np.float32)
-    return Bundle(folder, manifest, chunks, faiss_index, np.ascontiguousarray(vectors), bm25)
+    return Bundle(folder, manifest, chunks, faiss_index, np.ascontiguousarray(vectors), bm25, articles)
 
 
 def _chunk(record: dict) -> Chunk:
@@ -232,6 +239,20 @@ def current_path(index_root: Path) -> Path:
     if not link.is_symlink() and not link.exists():
         raise IndexMissing(f"no index has been built in {index_root}; run `kb index`")
     return (Path(index_root) / os.readlink(link)).resolve() if link.is_symlink() else link.resolve()
+
+
+def load_snapshot(folder: Path) -> Snapshot:
+    """Only the article texts of a bundle (no vectors, no model): for pages that show articles."""
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        digest = manifest.get("files", {}).get("articles.jsonl")
+        if manifest.get("format") != BUNDLE_FORMAT or digest != _sha256(folder / "articles.jsonl"):
+            raise IndexInvalid(f"bundle {folder.name} has no valid article texts; run `kb index`")
+        return Snapshot.read(folder / "articles.jsonl")
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexInvalid(f"bundle {folder.name}: the article texts cannot be read ({exc}); "
+                           "run `kb index`") from exc
 
 
 def current_manifest(index_root: Path) -> dict | None:

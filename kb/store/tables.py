@@ -1,4 +1,4 @@
-"""Tables of users, cases, their events, the hand-off outbox and content gaps; plus the checks on what goes in them.
+"""Tables of users, cases, their events, the article revisions they saw, the hand-off outbox and content gaps; plus the checks on what goes in them.
 
 The limits and choices live here, next to the columns they protect, so every caller (web form,
 API, CLI) is refused the same way, with an `InvalidInput` that says what to do.
@@ -132,6 +132,7 @@ class CaseEventRow(Base):
     step_number: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
     data: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[str | None] = mapped_column(String(64))  # the article version the event refers to
 
 
 class CaseResolutionRow(Base):
@@ -139,6 +140,20 @@ class CaseResolutionRow(Base):
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     article_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    revision: Mapped[str | None] = mapped_column(String(64))  # the version the agent had open
+
+
+class ArticleRevisionRow(Base):
+    """The text of an article version that a case event refers to (kept after the article changes)."""
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (Index(None, "article_id", "lang"),)
+
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200))
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WebhookDeliveryRow(Base):

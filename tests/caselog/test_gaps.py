@@ -154,7 +154,7 @@ def test_the_migration_creates_the_table(make_engines):
     assert "content_gaps" not in inspect(fresh).get_table_names()
     agent = create_user(fresh, "anna", "correct horse battery", "agent")
     upgrade(fresh)
-    assert current_revision(fresh) == "0002"
+    assert current_revision(fresh) == "0003"
     inspector = inspect(fresh)
     assert inspector.get_pk_constraint("content_gaps")["name"] == "pk_content_gaps"
     assert {fk["name"] for fk in inspector.get_foreign_keys("content_gaps")} == {

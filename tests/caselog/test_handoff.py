@@ -84,7 +84,7 @@ def test_as_dict_is_json_ready(engine, escalated):
     assert d["steps_done"][1] == {"article_id": "dsl-no-sync", "lang": "en", "step": 2,
                                   "done_at": (t0 + timedelta(seconds=50)).isoformat(),
                                   "action": "Remove any splitter.", "expected": "The DSL light goes steady.",
-                                  "result": "Steady, then blinking again."}
+                                  "result": "Steady, then blinking again.", "revision": None}
     assert [a["article_id"] for a in d["articles_tried"]] == ["dsl-no-sync", "check-area-outage"]
     assert d["searches"] == [{"query": 'dsl "blinking"', "at": (t0 + timedelta(seconds=10)).isoformat()}]
     assert d["notes"][0]["author"] == "Bert Jansen" and d["reason"] == "Still no sync after all steps."

@@ -17,11 +17,12 @@ def test_bundle_describes_itself(small_kb, tmp_path, fake_embedder):
     manifest = json.loads((report.path / "manifest.json").read_text())
     assert manifest["model"] == "fake-embedder" and manifest["dim"] == 64
     assert manifest["chunker_version"] == 1
-    assert manifest["counts"]["articles"] == 6 and manifest["counts"]["article_ids"] == 3
+    assert manifest["counts"]["articles"] == 8 and manifest["counts"]["article_ids"] == 4
     assert manifest["counts"]["chunks"] == report.chunks == len(load_bundle(report.path).chunks)
-    assert manifest["counts"]["by_lang"] == {"nl": 3, "en": 3}
+    assert manifest["counts"]["by_lang"] == {"nl": 4, "en": 4}
     assert set(manifest["article_hashes"]) == {f"{l}/{i}" for l in ("nl", "en")
-                                               for i in ("dsl-no-sync", "email-password-reset", "fiber-los-red-light")}
+                                               for i in ("dsl-no-sync", "email-password-reset", "escalate-to-tier2",
+                                                         "fiber-los-red-light")}
     assert "built_at" in manifest and manifest["files"]["vectors.faiss"]
     assert current_path(tmp_path / "index") == report.path
 

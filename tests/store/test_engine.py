@@ -18,8 +18,8 @@ from kb.errors import InvalidInput
 from kb.store.tables import Base, CaseEventRow, UserRow
 
 TABLES = {"users", "login_attempts", "cases", "case_events", "case_resolutions", "webhook_deliveries",
-          "audit_log", "content_gaps"}
-HEAD = "0002"  # the newest migration in kb/migrations/versions
+          "audit_log", "content_gaps", "article_revisions"}
+HEAD = "0003"  # the newest migration in kb/store/migrations/versions
 
 
 def test_upgrade_creates_every_table_at_head(engine):

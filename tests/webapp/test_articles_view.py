@@ -7,8 +7,10 @@ import re
 import pytest
 from markupsafe import escape
 
+from kb.errors import ArticleError
 from kb.identity.users import create_user
-from tests.conftest import article_text
+from kb.search.bundle import build_index
+from tests.conftest import FakeEmbedder, article_text
 from tests.webapp.conftest import sign_in_as
 from tests.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
 
@@ -35,9 +37,16 @@ def articles(tmp_path):
     return root
 
 
+def publish(articles):
+    """Build and publish the index of `articles` (next to it); the web app shows what is published."""
+    index = articles.parent / "index"
+    build_index(articles, index, FakeEmbedder())
+    return index
+
+
 def signed_in(make_app, articles, role):
-    """An app reading `articles`, and a client signed in as a new user with `role`."""
-    app = make_app(KB_ARTICLES=str(articles))
+    """An app showing the published `articles`, and a client signed in as a new user with `role`."""
+    app = make_app(load_search=False, KB_ARTICLES=str(articles), KB_INDEX=str(publish(articles)))
     user = create_user(app.extensions["kb"].engine, f"user-{role}", "correct horse battery", role)
     client = app.test_client()
     sign_in_as(client, user)
@@ -124,17 +133,40 @@ def test_signed_out_users_are_sent_to_log_in(make_app, articles):
     assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
 
 
-def test_a_broken_article_file_gives_a_message_not_a_traceback(client_for, articles):
-    (articles / "en" / "broken.md").write_text("no front matter here", encoding="utf-8")
-    text = page(client_for(), "/articles/broken", status=500)
-    assert "Article cannot be shown" in text and "no front matter found" in text and "Traceback" not in text
-
-
-def test_an_edited_article_is_shown_fresh(client_for, articles):
+def test_a_broken_article_file_is_never_published_and_the_rest_stays(client_for, articles):
     client = client_for()
-    page(client, "/articles/router-restart?lang=en")
+    (articles / "en" / "broken.md").write_text("no front matter here", encoding="utf-8")
+    with pytest.raises(ArticleError, match="no front matter found"):
+        publish(articles)
+    page(client, "/articles/broken", status=404)
+    assert "<h1>DSL light blinking</h1>" in page(client, "/articles/dsl-no-sync?lang=en")
+
+
+def test_a_broken_draft_is_left_out_for_editors(client_for, articles):
+    client = client_for("editor")
+    (articles / "en" / "broken.md").write_text("no front matter here", encoding="utf-8")
+    page(client, "/articles/broken", status=404)
+    assert "Draft article" in page(client, "/articles/a-draft")
+
+
+def test_an_edited_article_is_shown_once_published(client_for, articles):
+    client = client_for()
+    old = page(client, "/articles/router-restart?lang=en")
     write(articles, "router-restart", "en", "Restart the router, the new way", symptoms=("a", "b", "c", "d"))
-    assert "<h1>Restart the router, the new way</h1>" in page(client, "/articles/router-restart?lang=en")
+    assert page(client, "/articles/router-restart?lang=en") == old  # the file alone changes nothing
+    publish(articles)
+    new = page(client, "/articles/router-restart?lang=en")
+    assert "<h1>Restart the router, the new way</h1>" in new
+    revision = re.search(r'class="revision">[^<]*<code>([0-9a-f]{12})</code>', new).group(1)
+    assert revision not in old and re.search(r'<code>[0-9a-f]{12}</code>', old)
+
+
+def test_without_a_published_index_articles_say_what_to_do(make_app, articles, tmp_path):
+    app = make_app(load_search=False, KB_ARTICLES=str(articles), KB_INDEX=str(tmp_path / "no-index"))
+    client = app.test_client()
+    sign_in_as(client, create_user(app.extensions["kb"].engine, "anna", "correct horse battery", "agent"))
+    text = page(client, "/articles/dsl-no-sync", status=503)
+    assert "kb index" in text and "Traceback" not in text
 
 
 # -- cross-site scripting ------------------------------------------------------------------------
@@ -143,7 +175,7 @@ def test_an_edited_article_is_shown_fresh(client_for, articles):
 def xss_client(make_app, tmp_path):
     root = tmp_path / "xss-articles"
     ids = write_xss_kb(root)
-    app = make_app(KB_ARTICLES=str(root))
+    app = make_app(load_search=False, KB_ARTICLES=str(root), KB_INDEX=str(publish(root)))
     client = app.test_client()
     sign_in_as(client, create_user(app.extensions["kb"].engine, "anna", "correct horse battery", "agent"))
     return client, ids
@@ -174,7 +206,9 @@ def test_front_matter_is_escaped_by_the_template(xss_client):
     assert "<li>&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</li>" in text  # the tag
 
 
-def test_a_broken_related_article_is_left_out(client_for, articles):
-    (articles / "en" / "router-restart.md").write_text("---\nid: [unclosed\n---\n", encoding="utf-8")
+def test_an_unpublished_related_article_is_left_out(client_for, articles):
+    (articles / "nl" / "router-restart.md").unlink()
+    (articles / "en" / "router-restart.md").unlink()
+    publish(articles)
     text = page(client_for(), "/articles/dsl-no-sync?lang=en")
     assert "<h1>DSL light blinking</h1>" in text and "Restart the router" not in text

@@ -150,7 +150,8 @@ def test_opening_from_the_search_box_prefills_the_problem(client):
     assert 'id="customer_ref" name="customer_ref" value=""' in form
 
 
-def test_escalate_lifecycle_and_handoff_field_by_field(client, engine, agent):
+def test_escalate_lifecycle_and_handoff_field_by_field(app, client, engine, agent):
+    revision = app.extensions["kb"].snapshot().get("fiber-los-red-light", "en").revision
     case_id = open_case(client, channel="chat", connection_type="fibre")
     client.post("/api/search", json={"query": "los light is red", "lang": "en"})
     client.get("/articles/fiber-los-red-light?lang=en")
@@ -179,8 +180,9 @@ def test_escalate_lifecycle_and_handoff_field_by_field(client, engine, agent):
                                    "done_at": events["step_ticked"].at.isoformat(),
                                    "action": "Look for a kink in the fibre cable.",
                                    "expected": "The cable is not bent sharply.",
-                                   "result": "Cable bent behind the cupboard."}]
-    assert [(a["article_id"], a["lang"]) for a in data["articles_tried"]] == [("fiber-los-red-light", "en")]
+                                   "result": "Cable bent behind the cupboard.", "revision": revision}]
+    assert [(a["article_id"], a["lang"], a["revision"]) for a in data["articles_tried"]] == [
+        ("fiber-los-red-light", "en", revision)]
     assert [s["query"] for s in data["searches"]] == ["los light is red"]
     assert [(n["text"], n["author"]) for n in data["notes"]] == [("LOS red on two ONTs.\nNeighbours too.",
                                                                   "Anna de Vries")]
@@ -188,7 +190,8 @@ def test_escalate_lifecycle_and_handoff_field_by_field(client, engine, agent):
     page = text_of(client.get(f"/cases/{case_id}/handoff"))
     for line in (f"Escalation hand-off for case {case_id}", "Team: field-service",
                  f"Customer reference: {CUSTOMER}", "Channel: chat", "Connection type: fibre", "Agent: Anna de Vries",
-                 "- fiber-los-red-light (en) step 2, done", "Action: Look for a kink in the fibre cable.",
+                 f"- fiber-los-red-light (en, revision {revision}) step 2, done",
+                 "Action: Look for a kink in the fibre cable.",
                  "Result: Cable bent behind the cupboard.",
                  "LOS red on two ONTs."):
         assert line in page, line

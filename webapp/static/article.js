@@ -39,7 +39,8 @@
     var pending = [];  // saves in flight; "This solved it" waits for them
     var save = function (step, done, result) {
       var box = checklist.querySelector('input[name="step"][value="' + step + '"]');
-      var body = {article_id: checklist.dataset.article, lang: checklist.dataset.lang, step: step, done: done};
+      var body = {article_id: checklist.dataset.article, lang: checklist.dataset.lang,
+                  revision: checklist.dataset.revision, step: step, done: done};
       if (result !== null) { body.result = result; }
       if (box) { box.disabled = true; }
       var saving = fetch(checklist.dataset.api, {
