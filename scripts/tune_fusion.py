@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kb.search.embedding import load_embedder
 from kb.search.evaluation import evaluate, read_eval_file
-from kb.search.searcher import Fusion, Searcher
+from kb.search.searcher import Searcher
 
 
 class CachedQueries:
@@ -27,7 +27,7 @@ class CachedQueries:
 
         missing = [t for t in texts if t not in self._cache]
         if missing:
-            for t, v in zip(missing, self.inner.embed_queries(missing)):
+            for t, v in zip(missing, self.inner.embed_queries(missing), strict=True):
                 self._cache[t] = v
         return np.stack([self._cache[t] for t in texts])
 
@@ -50,11 +50,15 @@ def main() -> None:
     for weight, penalty in itertools.product((0.3, 0.4, 0.5, 0.6, 0.7, 0.8), (0.8, 0.9, 1.0)):
         searcher.fusion = replace(searcher.fusion, dense_weight=weight, other_lang_penalty=penalty)
         rows.append(("hybrid", weight, penalty, evaluate(searcher, queries).metrics))
-    print(f"{'mode':7} {'dense_w':>7} {'lang_pen':>8} {'hit@1':>6} {'hit@3':>6} {'mrr@10':>6} "
-          f"{'nl hit@3':>8} {'en hit@3':>8}")
+    print(
+        f"{'mode':7} {'dense_w':>7} {'lang_pen':>8} {'hit@1':>6} {'hit@3':>6} {'mrr@10':>6} "
+        f"{'nl hit@3':>8} {'en hit@3':>8}"
+    )
     for mode, w, pen, m in rows:
-        print(f"{mode:7} {w!s:>7} {pen!s:>8} {m['hit@1']:6.3f} {m['hit@3']:6.3f} {m['mrr@10']:6.3f} "
-              f"{m['by_lang']['nl']['hit@3']:8.3f} {m['by_lang']['en']['hit@3']:8.3f}")
+        print(
+            f"{mode:7} {w!s:>7} {pen!s:>8} {m['hit@1']:6.3f} {m['hit@3']:6.3f} {m['mrr@10']:6.3f} "
+            f"{m['by_lang']['nl']['hit@3']:8.3f} {m['by_lang']['en']['hit@3']:8.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -43,15 +43,24 @@ class FakeEmbedder:
         return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
 
-def article_text(id: str, lang: str, title: str, *, category: str = "connectivity",
-                 symptoms=("it does not work", "nothing happens", "still broken"),
-                 steps=(("Check the power light.", "The light is on."),),
-                 connection=("any",), related=(), escalate_to="tier2", tags=("test",),
-                 extra_meta: str = "", status: str = "published") -> str:
+def article_text(
+    id: str,
+    lang: str,
+    title: str,
+    *,
+    category: str = "connectivity",
+    symptoms=("it does not work", "nothing happens", "still broken"),
+    steps=(("Check the power light.", "The light is on."),),
+    connection=("any",),
+    related=(),
+    escalate_to="tier2",
+    tags=("test",),
+    extra_meta: str = "",
+    status: str = "published",
+) -> str:
     """A valid article in the shipped format, with the given content."""
     sym, cause, step_h, esc, explain, expected = HEADINGS[lang]
-    steps_md = "\n".join(f"{i}. {action}\n   {expected}: {result}"
-                         for i, (action, result) in enumerate(steps, start=1))
+    steps_md = "\n".join(f"{i}. {action}\n   {expected}: {result}" for i, (action, result) in enumerate(steps, start=1))
     return f"""---
 id: {id}
 lang: {lang}
@@ -89,44 +98,88 @@ We are checking this for you.
 
 SMALL_KB = {
     "dsl-no-sync": dict(
-        en=dict(title="DSL light blinking: no DSL sync", connection=("dsl",),
-                symptoms=("the dsl light keeps blinking", "modem has no sync", "internet light off"),
-                steps=(("Check the telephone cable between wall socket and modem.", "The cable clicks in."),
-                       ("Remove any splitter or extension cable.", "The DSL light goes steady."))),
-        nl=dict(title="DSL-lampje knippert: geen DSL-synchronisatie", connection=("dsl",),
-                symptoms=("het dsl lampje blijft knipperen", "modem heeft geen sync", "internetlampje uit"),
-                steps=(("Controleer de telefoonkabel tussen wandcontactdoos en modem.", "De kabel klikt vast."),
-                       ("Haal een splitter of verlengkabel weg.", "Het DSL-lampje brandt continu."))),
+        en=dict(
+            title="DSL light blinking: no DSL sync",
+            connection=("dsl",),
+            symptoms=("the dsl light keeps blinking", "modem has no sync", "internet light off"),
+            steps=(
+                ("Check the telephone cable between wall socket and modem.", "The cable clicks in."),
+                ("Remove any splitter or extension cable.", "The DSL light goes steady."),
+            ),
+        ),
+        nl=dict(
+            title="DSL-lampje knippert: geen DSL-synchronisatie",
+            connection=("dsl",),
+            symptoms=("het dsl lampje blijft knipperen", "modem heeft geen sync", "internetlampje uit"),
+            steps=(
+                ("Controleer de telefoonkabel tussen wandcontactdoos en modem.", "De kabel klikt vast."),
+                ("Haal een splitter of verlengkabel weg.", "Het DSL-lampje brandt continu."),
+            ),
+        ),
     ),
     "email-password-reset": dict(
-        en=dict(title="Reset an e-mail password", category="account",
-                symptoms=("forgot my email password", "mail app keeps asking for password", "cannot log in to webmail"),
-                steps=(("Open My account and choose E-mail.", "The mailbox list appears."),
-                       ("Choose Change password for the mailbox.", "The new password is saved."))),
-        nl=dict(title="E-mailwachtwoord opnieuw instellen", category="account",
-                symptoms=("e-mailwachtwoord vergeten", "mail app blijft om wachtwoord vragen", "kan niet inloggen op webmail"),
-                steps=(("Open Mijn account en kies E-mail.", "De lijst met mailboxen verschijnt."),
-                       ("Kies Wachtwoord wijzigen bij de mailbox.", "Het nieuwe wachtwoord is opgeslagen."))),
+        en=dict(
+            title="Reset an e-mail password",
+            category="account",
+            symptoms=("forgot my email password", "mail app keeps asking for password", "cannot log in to webmail"),
+            steps=(
+                ("Open My account and choose E-mail.", "The mailbox list appears."),
+                ("Choose Change password for the mailbox.", "The new password is saved."),
+            ),
+        ),
+        nl=dict(
+            title="E-mailwachtwoord opnieuw instellen",
+            category="account",
+            symptoms=(
+                "e-mailwachtwoord vergeten",
+                "mail app blijft om wachtwoord vragen",
+                "kan niet inloggen op webmail",
+            ),
+            steps=(
+                ("Open Mijn account en kies E-mail.", "De lijst met mailboxen verschijnt."),
+                ("Kies Wachtwoord wijzigen bij de mailbox.", "Het nieuwe wachtwoord is opgeslagen."),
+            ),
+        ),
     ),
     "escalate-to-tier2": dict(
-        en=dict(title="Escalate to second line", category="service",
-                symptoms=("need to hand this over", "second line must look at it", "cannot solve it on the call"),
-                steps=(("Check the hand-off checklist is complete.", "Every field of the hand-off is filled in."),
-                       ("Choose the team and give the reason.", "The case shows the team and the reason."))),
-        nl=dict(title="Escaleren naar de tweede lijn", category="service",
-                symptoms=("moet dit overdragen", "tweede lijn moet ernaar kijken", "kan het niet oplossen"),
-                steps=(("Controleer of de overdracht compleet is.", "Elk veld van de overdracht is ingevuld."),
-                       ("Kies het team en geef de reden.", "De case toont het team en de reden."))),
+        en=dict(
+            title="Escalate to second line",
+            category="service",
+            symptoms=("need to hand this over", "second line must look at it", "cannot solve it on the call"),
+            steps=(
+                ("Check the hand-off checklist is complete.", "Every field of the hand-off is filled in."),
+                ("Choose the team and give the reason.", "The case shows the team and the reason."),
+            ),
+        ),
+        nl=dict(
+            title="Escaleren naar de tweede lijn",
+            category="service",
+            symptoms=("moet dit overdragen", "tweede lijn moet ernaar kijken", "kan het niet oplossen"),
+            steps=(
+                ("Controleer of de overdracht compleet is.", "Elk veld van de overdracht is ingevuld."),
+                ("Kies het team en geef de reden.", "De case toont het team en de reden."),
+            ),
+        ),
     ),
     "fiber-los-red-light": dict(
-        en=dict(title="Fibre modem LOS light red", connection=("fibre",),
-                symptoms=("los light is red", "fibre box red light", "pon light blinking"),
-                steps=(("Check the fibre patch cable is clicked into the ONT.", "The cable sits firmly."),
-                       ("Look for a kink in the fibre cable.", "The cable is not bent sharply."))),
-        nl=dict(title="Glasvezelmodem LOS-lampje rood", connection=("fibre",),
-                symptoms=("los lampje is rood", "glasvezelkastje rood lampje", "pon lampje knippert"),
-                steps=(("Controleer of de glasvezelkabel in de ONT vastklikt.", "De kabel zit vast."),
-                       ("Zoek naar een knik in de glasvezelkabel.", "De kabel is niet geknikt."))),
+        en=dict(
+            title="Fibre modem LOS light red",
+            connection=("fibre",),
+            symptoms=("los light is red", "fibre box red light", "pon light blinking"),
+            steps=(
+                ("Check the fibre patch cable is clicked into the ONT.", "The cable sits firmly."),
+                ("Look for a kink in the fibre cable.", "The cable is not bent sharply."),
+            ),
+        ),
+        nl=dict(
+            title="Glasvezelmodem LOS-lampje rood",
+            connection=("fibre",),
+            symptoms=("los lampje is rood", "glasvezelkastje rood lampje", "pon lampje knippert"),
+            steps=(
+                ("Controleer of de glasvezelkabel in de ONT vastklikt.", "De kabel zit vast."),
+                ("Zoek naar een knik in de glasvezelkabel.", "De kabel is niet geknikt."),
+            ),
+        ),
     ),
 }
 

@@ -11,19 +11,21 @@ import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
+from kb.identity.users import create_user
 from kb.store import engine as db
 from kb.store.engine import make_engine, upgrade
 from kb.store.tables import Base
-from kb.identity.users import create_user
 
-PG_HINT = ("PostgreSQL tests need KB_TEST_POSTGRES_URL; as root run "
-           "`export KB_TEST_POSTGRES_URL=\"$(bash scripts/pg-test-server.sh)\"` and run pytest again")
+PG_HINT = (
+    "PostgreSQL tests need KB_TEST_POSTGRES_URL; as root run "
+    '`export KB_TEST_POSTGRES_URL="$(bash scripts/pg-test-server.sh)"` and run pytest again'
+)
 
 
 def run_all(fn, count):
@@ -109,15 +111,16 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
-    fake = Clock(datetime(2026, 11, 25, 9, 0, 0, 123456, tzinfo=timezone.utc))
+    fake = Clock(datetime(2026, 11, 25, 9, 0, 0, 123456, tzinfo=UTC))
     monkeypatch.setattr(db, "utcnow", fake)
     return fake
 
 
 @pytest.fixture
 def agent(engine):
-    return create_user(engine, "anna", "correct horse battery", "agent", display_name="Anna de Vries",
-                       team="helpdesk-a")
+    return create_user(
+        engine, "anna", "correct horse battery", "agent", display_name="Anna de Vries", team="helpdesk-a"
+    )
 
 
 @pytest.fixture

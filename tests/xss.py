@@ -63,11 +63,43 @@ XSS_PAYLOADS = [
     "<!--><script>alert(1)</script>-->",
 ]
 
-DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "style", "svg", "math", "base", "frame",
-                  "frameset", "applet", "template", "link", "meta", "form", "input", "button", "img",
-                  "video", "audio", "source"}
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "background", "poster",
-                  "srcset", "cite", "lowsrc", "dynsrc"}
+DANGEROUS_TAGS = {
+    "script",
+    "iframe",
+    "object",
+    "embed",
+    "style",
+    "svg",
+    "math",
+    "base",
+    "frame",
+    "frameset",
+    "applet",
+    "template",
+    "link",
+    "meta",
+    "form",
+    "input",
+    "button",
+    "img",
+    "video",
+    "audio",
+    "source",
+}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "data",
+    "xlink:href",
+    "background",
+    "poster",
+    "srcset",
+    "cite",
+    "lowsrc",
+    "dynsrc",
+}
 BAD_SCHEME = re.compile(r"^(javascript|vbscript|data|livescript):")
 _IGNORED = re.compile(r"[\x00-\x20]+")
 
@@ -106,15 +138,30 @@ def active_content(html: str, allowed: set[tuple[str, str]] = frozenset()) -> li
 
 def page_allowances(html: str) -> set[tuple[str, str]]:
     """The elements base.html and our own templates add on purpose: our scripts, styles, forms, fields."""
-    allowed = {("meta", "charset=utf-8"), ("meta", "name=viewport"), ("meta", "name=csrf-token"),
-               ("template", "id=result-template")}
+    allowed = {
+        ("meta", "charset=utf-8"),
+        ("meta", "name=viewport"),
+        ("meta", "name=csrf-token"),
+        ("template", "id=result-template"),
+    }
     for path in re.findall(r'(?:src|href)="(/static/[a-z]+\.(?:js|css|svg))"', html):
         allowed |= {("script", f"src={path}"), ("link", f"href={path}")}
     for form_id in ("search-form", "gap-form", "checklist", "case-prefill", "solved-form"):
         allowed.add(("form", f"id={form_id}"))
     allowed |= {("form", "class=logout")}
-    for name in ("csrf_token", "query", "lang", "category", "connection", "only_lang", "article_id", "step",
-                 "problem", "article_ids", "revision"):
+    for name in (
+        "csrf_token",
+        "query",
+        "lang",
+        "category",
+        "connection",
+        "only_lang",
+        "article_id",
+        "step",
+        "problem",
+        "article_ids",
+        "revision",
+    ):
         allowed |= {("input", f"name={name}"), ("select", f"name={name}")}
     allowed |= {("button", "type=submit"), ("button", "type=button")}
     return allowed
@@ -132,10 +179,18 @@ def xss_article(article_id: str, lang: str, payload: str, related=()) -> str:
     """A valid article with `payload` in the title, symptoms, tags and in every section of the body."""
     sym, cause, steps, esc, explain, expected = HEADINGS[lang]
     meta = {
-        "id": article_id, "lang": lang, "title": f"Payload {payload}", "category": "router",
-        "tags": [payload, "xss"], "symptoms": [f"says {payload}", "router alert xss", "third symptom"],
-        "applies_to": {"connection": ["any"]}, "escalate_to": "tier2", "related": list(related),
-        "status": "published", "updated": "2026-11-25", "owner": "kb-test",
+        "id": article_id,
+        "lang": lang,
+        "title": f"Payload {payload}",
+        "category": "router",
+        "tags": [payload, "xss"],
+        "symptoms": [f"says {payload}", "router alert xss", "third symptom"],
+        "applies_to": {"connection": ["any"]},
+        "escalate_to": "tier2",
+        "related": list(related),
+        "status": "published",
+        "updated": "2026-11-25",
+        "owner": "kb-test",
     }
     body = f"""
 ## {sym}
@@ -175,7 +230,7 @@ We are looking into it. {payload}
 def write_xss_kb(root: Path) -> list[str]:
     """One English article per payload, each related to the next; returns their ids in payload order."""
     ids = [f"xss-{n:02d}" for n in range(len(XSS_PAYLOADS))]
-    for n, (article_id, payload) in enumerate(zip(ids, XSS_PAYLOADS)):
+    for n, (article_id, payload) in enumerate(zip(ids, XSS_PAYLOADS, strict=True)):
         path = root / "en" / f"{article_id}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(xss_article(article_id, "en", payload, related=[ids[(n + 1) % len(ids)]]), encoding="utf-8")

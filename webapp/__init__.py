@@ -22,8 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         KB_ARTICLES=os.environ.get("KB_ARTICLES", "articles"),
         KB_INDEX=os.environ.get("KB_INDEX", "index"),
         KB_MODEL=os.environ.get("KB_MODEL") or None,
-        KB_DATABASE_URL=os.environ.get("KB_DATABASE_URL")
-        or f"sqlite:///{Path(app.instance_path) / 'firstline.db'}",
+        KB_DATABASE_URL=os.environ.get("KB_DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'firstline.db'}",
         KB_WEBHOOK_URL=os.environ.get("KB_WEBHOOK_URL") or None,
         SECRET_KEY=os.environ.get("KB_SECRET_KEY") or _secret_from_instance(app),
         SESSION_COOKIE_HTTPONLY=True,
@@ -38,8 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY") and not (app.debug or app.testing):
-        raise RuntimeError("no secret key configured: set KB_SECRET_KEY or write one to "
-                           f"{Path(app.instance_path) / 'secret_key'} (`kb start` does this on first run)")
+        raise RuntimeError(
+            "no secret key configured: set KB_SECRET_KEY or write one to "
+            f"{Path(app.instance_path) / 'secret_key'} (`kb start` does this on first run)"
+        )
     app.extensions["kb"] = Services.from_config(app.config)
     i18n.init_app(app)
     enforce_access(app)
@@ -90,7 +91,8 @@ def _security_headers(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -109,8 +111,14 @@ def _error_pages(app: Flask) -> None:
 
     app.register_error_handler(400, lambda e: render(400, "Bad request", getattr(e, "description", "")))
     app.register_error_handler(401, lambda e: render(401, "Sign in required", "Sign in to continue."))
-    app.register_error_handler(403, lambda e: render(403, "Not allowed", "Your role does not give access to this page."))
+    app.register_error_handler(
+        403, lambda e: render(403, "Not allowed", "Your role does not give access to this page.")
+    )
     app.register_error_handler(404, lambda e: render(404, "Not found", "There is no page at this address."))
     app.register_error_handler(413, lambda e: render(413, "Too large", "The request is too large; shorten the text."))
-    app.register_error_handler(500, lambda e: render(500, "Something went wrong",
-                                                     "The error was logged. Try again; if it persists, tell your team lead."))
+    app.register_error_handler(
+        500,
+        lambda e: render(
+            500, "Something went wrong", "The error was logged. Try again; if it persists, tell your team lead."
+        ),
+    )

@@ -23,12 +23,19 @@ class AddUserForm(FlaskForm):
     username = StringField(lazy_gettext("User name"), validators=[DataRequired(), Length(min=3, max=64)])
     display_name = StringField(lazy_gettext("Full name"), validators=[Optional(), Length(max=200)])
     role = SelectField(lazy_gettext("Role"), choices=ROLE_CHOICES, default="agent")
-    language = SelectField(lazy_gettext("Language"), default="", choices=[
-        SelectChoice("", lazy_gettext("As the browser prefers")), SelectChoice("nl", "Nederlands"),
-        SelectChoice("en", "English")])
+    language = SelectField(
+        lazy_gettext("Language"),
+        default="",
+        choices=[
+            SelectChoice("", lazy_gettext("As the browser prefers")),
+            SelectChoice("nl", "Nederlands"),
+            SelectChoice("en", "English"),
+        ],
+    )
     team = StringField(lazy_gettext("Team"), validators=[Optional(), Length(max=100)])
-    password = PasswordField(lazy_gettext("Password (leave empty to generate one)"),
-                             validators=[Optional(), Length(min=8, max=1024)])
+    password = PasswordField(
+        lazy_gettext("Password (leave empty to generate one)"), validators=[Optional(), Length(min=8, max=1024)]
+    )
 
 
 class RoleForm(FlaskForm):
@@ -46,8 +53,7 @@ def _engine():
 def _page(form: AddUserForm, created: tuple[str, str] | None = None, status: int = 200):
     users = list_users(_engine())
     role_forms = {u.username: RoleForm(role=u.role, formdata=None) for u in users}
-    return render_template("admin/users.html", users=users, form=form, role_forms=role_forms,
-                           created=created), status
+    return render_template("admin/users.html", users=users, form=form, role_forms=role_forms, created=created), status
 
 
 @bp.get("/users")
@@ -64,9 +70,15 @@ def add_user():
         return _page(form, status=400)
     password = form.password.data or secrets.token_urlsafe(12)
     try:
-        user = create_user(_engine(), form.username.data, password, form.role.data,
-                           display_name=form.display_name.data or None, language=form.language.data or None,
-                           team=form.team.data or None)
+        user = create_user(
+            _engine(),
+            form.username.data,
+            password,
+            form.role.data,
+            display_name=form.display_name.data or None,
+            language=form.language.data or None,
+            team=form.team.data or None,
+        )
     except KBError as exc:
         getattr(form, getattr(exc, "field", ""), form.username).errors.append(str(exc))
         return _page(form, status=400)
@@ -81,8 +93,12 @@ def change_role(username: str):
     if username == g.user.username:
         flash(gettext("You cannot change your own role; ask another admin."), "error")
     elif form.validate_on_submit():
-        _apply(set_role, username, form.role.data,
-               done=gettext("%(user)s is now %(role)s.", user=username, role=form.role.data))
+        _apply(
+            set_role,
+            username,
+            form.role.data,
+            done=gettext("%(user)s is now %(role)s.", user=username, role=form.role.data),
+        )
     return redirect(url_for("admin.users"))
 
 

@@ -50,14 +50,20 @@ def search():
     hits = [describe_hit(hit, params.query) for hit in result.hits]
     workspace.record_search(params.query, result.hits)
     app_ms = (time.perf_counter() - started) * 1000
-    response = jsonify({
-        "lang": result.lang, "confidence": result.confidence, "weak": result.weak, "bundle": result.bundle,
-        "timing_ms": {"search": result.total_ms, "embedding": result.embed_ms, "server": round(app_ms, 3)},
-        "hits": hits,
-    })
+    response = jsonify(
+        {
+            "lang": result.lang,
+            "confidence": result.confidence,
+            "weak": result.weak,
+            "bundle": result.bundle,
+            "timing_ms": {"search": result.total_ms, "embedding": result.embed_ms, "server": round(app_ms, 3)},
+            "hits": hits,
+        }
+    )
     # Server-Timing lets the browser's network panel and scripts/bench_http.py see the server's share.
-    response.headers["Server-Timing"] = (f"search;dur={result.total_ms:.2f}, embed;dur={result.embed_ms:.2f}, "
-                                         f"app;dur={app_ms:.2f}")
+    response.headers["Server-Timing"] = (
+        f"search;dur={result.total_ms:.2f}, embed;dur={result.embed_ms:.2f}, app;dur={app_ms:.2f}"
+    )
     return response
 
 
@@ -87,11 +93,21 @@ def case_steps(case_id: int):
     case = workspace.own_case(case_id)
     data = _json_object()
     if data is None:
-        return {"error": gettext('Send a JSON object, for example {"article_id": "dsl-no-sync", "lang": "en", '
-                                 '"step": 2, "done": true}.')}, 400
+        return {
+            "error": gettext(
+                'Send a JSON object, for example {"article_id": "dsl-no-sync", "lang": "en", "step": 2, "done": true}.'
+            )
+        }, 400
     try:
-        ticked = workspace.set_steps(case, data.get("article_id"), data.get("lang"), data.get("revision"),
-                                     step=data.get("step"), done=data.get("done"), result=data.get("result"))
+        ticked = workspace.set_steps(
+            case,
+            data.get("article_id"),
+            data.get("lang"),
+            data.get("revision"),
+            step=data.get("step"),
+            done=data.get("done"),
+            result=data.get("result"),
+        )
     except InvalidInput as exc:
         return {"error": workspace.form_error(exc), "field": exc.field}, 400
     except CaseClosed:

@@ -34,8 +34,14 @@ def show(article_id: str):
     except KBError as exc:  # no index published yet: nothing to show
         return render_template("articles/unreadable.html", message=str(exc), no_index=True), 503
     return render_template(
-        "articles/show.html", page=page, article=article, related=library.related(article),
+        "articles/show.html",
+        page=page,
+        article=article,
+        related=library.related(article),
         others=[lang for lang in versions if lang != article.lang],
         missing=wanted if wanted in LANGUAGES and wanted != article.lang else None,
         team_label=TEAM_LABELS.get(article.escalate_to, article.escalate_to),
-        categories=CATEGORY_LABELS, connections=CONNECTION_LABELS, **workspace.article_opened(article))
+        categories=CATEGORY_LABELS,
+        connections=CONNECTION_LABELS,
+        **workspace.article_opened(article),
+    )

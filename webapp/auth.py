@@ -20,8 +20,7 @@ from webapp.security import PUBLIC, public, roles
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 # (label, path): shown in the navigation when the path exists and the user's role may open it.
-NAV = ((lazy_gettext("Search"), "/"), (lazy_gettext("My cases"), "/cases"),
-       (lazy_gettext("Users"), "/admin/users"))
+NAV = ((lazy_gettext("Search"), "/"), (lazy_gettext("My cases"), "/cases"), (lazy_gettext("Users"), "/admin/users"))
 
 
 class LoginForm(FlaskForm):
@@ -31,9 +30,15 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = RadioField(lazy_gettext("Interface language"), default="", choices=[
-        SelectChoice("", lazy_gettext("As my browser prefers")), SelectChoice("nl", "Nederlands"),
-        SelectChoice("en", "English")])
+    language = RadioField(
+        lazy_gettext("Interface language"),
+        default="",
+        choices=[
+            SelectChoice("", lazy_gettext("As my browser prefers")),
+            SelectChoice("nl", "Nederlands"),
+            SelectChoice("en", "English"),
+        ],
+    )
 
 
 def safe_next(target: object) -> str | None:
@@ -104,8 +109,12 @@ def login():
         form.next.data = safe_next(request.args.get("next")) or ""
     if form.validate_on_submit():
         try:
-            user = authenticate(current_app.extensions["kb"].engine, form.username.data,
-                                form.password.data, request.remote_addr or "unknown")
+            user = authenticate(
+                current_app.extensions["kb"].engine,
+                form.username.data,
+                form.password.data,
+                request.remote_addr or "unknown",
+            )
         except (LoginFailed, LoginThrottled) as exc:
             error, status = str(exc), 429 if isinstance(exc, LoginThrottled) else 401
         else:

@@ -16,12 +16,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb.caselog import cases as caselog
-from kb.content.articles import LANGUAGES
 from kb.errors import CaseClosed, InvalidInput, KBError
 from kb.store.tables import MAX_LENGTH
 from webapp import library, workspace
@@ -37,13 +36,22 @@ RECENT = 20
 
 def _engine():
     return current_app.extensions["kb"].engine
+
+
 EVENT_LABELS = {
-    "opened": lazy_gettext("Case opened"), "search": lazy_gettext("Searched"),
-    "article_opened": lazy_gettext("Opened article"), "step_ticked": lazy_gettext("Step done"),
-    "step_unticked": lazy_gettext("Step unticked"), "note": lazy_gettext("Note"),
-    "resolved": lazy_gettext("Resolved"), "escalated": lazy_gettext("Escalated"),
-    "unresolved": lazy_gettext("Closed as unresolved / callback"), "reopened": lazy_gettext("Reopened"),
+    "opened": lazy_gettext("Case opened"),
+    "search": lazy_gettext("Searched"),
+    "article_opened": lazy_gettext("Opened article"),
+    "step_ticked": lazy_gettext("Step done"),
+    "step_unticked": lazy_gettext("Step unticked"),
+    "note": lazy_gettext("Note"),
+    "resolved": lazy_gettext("Resolved"),
+    "escalated": lazy_gettext("Escalated"),
+    "unresolved": lazy_gettext("Closed as unresolved / callback"),
+    "reopened": lazy_gettext("Reopened"),
 }
+
+
 def team_labels() -> dict[str, str]:
     return {team: str(TEAM_LABELS.get(team, team)) for team in caselog.escalation_teams()}
 
@@ -66,9 +74,15 @@ def _opened_articles(case: caselog.Case, events: list[caselog.Event]) -> list[Op
     found = []
     for article_id, lang in seen:
         article = _published(article_id, lang)
-        found.append(OpenedArticle(article_id, lang, article.title if article else article_id,
-                                   url_for("articles.show", article_id=article_id, lang=lang),
-                                   tuple(sorted(ticked.get((article_id, lang), ())))))
+        found.append(
+            OpenedArticle(
+                article_id,
+                lang,
+                article.title if article else article_id,
+                url_for("articles.show", article_id=article_id, lang=lang),
+                tuple(sorted(ticked.get((article_id, lang), ()))),
+            )
+        )
     return found
 
 
@@ -86,34 +100,59 @@ def _titles() -> dict[str, str]:
         return {}
 
 
-def _case_page(case: caselog.Case, status: int = 200, errors: Mapping[str, str] | None = None,
-               values: Mapping[str, object] | None = None):
+def _case_page(
+    case: caselog.Case,
+    status: int = 200,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, object] | None = None,
+):
     events = caselog.timeline(_engine(), case.id)
     titles = _titles()
     return render_template(
-        "cases/show.html", case=case, events=events, opened=_opened_articles(case, events),
-        titles=titles, teams=team_labels(), errors=errors or {}, values=values or {},
+        "cases/show.html",
+        case=case,
+        events=events,
+        opened=_opened_articles(case, events),
+        titles=titles,
+        teams=team_labels(),
+        errors=errors or {},
+        values=values or {},
         is_current=workspace.current_case_id() == case.id,
-        event_labels=EVENT_LABELS, status_labels=STATUS_LABELS, channels=CHANNEL_LABELS,
-        connection_types=CONNECTION_TYPE_LABELS, format_duration=format_duration,
-        handle_time=handle_seconds(case)), status
+        event_labels=EVENT_LABELS,
+        status_labels=STATUS_LABELS,
+        channels=CHANNEL_LABELS,
+        connection_types=CONNECTION_TYPE_LABELS,
+        format_duration=format_duration,
+        handle_time=handle_seconds(case),
+    ), status
 
 
-def _index_page(status: int = 200, errors: Mapping[str, str] | None = None,
-                values: Mapping[str, object] | None = None):
+def _index_page(status: int = 200, errors: Mapping[str, str] | None = None, values: Mapping[str, object] | None = None):
     engine = _engine()
     mine = caselog.list_cases(engine, agent_id=g.user.id, status="open", limit=100)
-    recent = [c for c in caselog.list_cases(engine, agent_id=g.user.id, limit=RECENT + len(mine))
-              if c.status != "open"][:RECENT]
+    recent = [
+        c for c in caselog.list_cases(engine, agent_id=g.user.id, limit=RECENT + len(mine)) if c.status != "open"
+    ][:RECENT]
     defaults = {"channel": "phone", "customer_ref": "", "problem": "", "connection_type": "unknown"}
     return render_template(
-        "cases/index.html", open_cases=mine, recent=recent, errors=errors or {},
-        values={**defaults, **(values or {})}, current=workspace.current_case(), channels=CHANNEL_LABELS,
-        connection_types=CONNECTION_TYPE_LABELS, status_labels=STATUS_LABELS, teams=team_labels(),
-        titles=_titles(), format_duration=format_duration, handle_seconds=handle_seconds), status
+        "cases/index.html",
+        open_cases=mine,
+        recent=recent,
+        errors=errors or {},
+        values={**defaults, **(values or {})},
+        current=workspace.current_case(),
+        channels=CHANNEL_LABELS,
+        connection_types=CONNECTION_TYPE_LABELS,
+        status_labels=STATUS_LABELS,
+        teams=team_labels(),
+        titles=_titles(),
+        format_duration=format_duration,
+        handle_seconds=handle_seconds,
+    ), status
 
 
 # -- pages ---------------------------------------------------------------------------------------------
+
 
 @bp.get("/")
 @roles(*CASE_ROLES)
@@ -127,7 +166,7 @@ def index():
 def prefill():
     """The open-case form with the problem taken from the search box (a POST: it is customer data)."""
     problem = request.form.get("problem", "")
-    return _index_page(values={"problem": problem[:MAX_LENGTH["problem"]]})
+    return _index_page(values={"problem": problem[: MAX_LENGTH["problem"]]})
 
 
 @bp.post("/open")
@@ -136,13 +175,18 @@ def open_case():
     form = request.form
     values = {name: form.get(name, "") for name in ("channel", "customer_ref", "problem", "connection_type")}
     try:
-        case = caselog.open_case(_engine(), g.user.id, values["channel"], values["customer_ref"],
-                                 values["problem"], values["connection_type"] or "unknown")
+        case = caselog.open_case(
+            _engine(),
+            g.user.id,
+            values["channel"],
+            values["customer_ref"],
+            values["problem"],
+            values["connection_type"] or "unknown",
+        )
     except InvalidInput as exc:
         return _index_page(400, {exc.field: form_error(exc)}, values)
     workspace.make_current(case.id)
-    flash(gettext("Case %(id)s is open. Your searches and the articles you open are added to it.", id=case.id),
-          "info")
+    flash(gettext("Case %(id)s is open. Your searches and the articles you open are added to it.", id=case.id), "info")
     return redirect(url_for("search.home"))
 
 
@@ -184,8 +228,12 @@ def _change(case_id: int, form: str, action, *args, success: str | None = None, 
     except InvalidInput as exc:
         return None, _case_page(case, 400, {form: form_error(exc)}, field_values)
     except CaseClosed:
-        return None, _case_page(case, 409, {"closed": gettext(
-            "This case is already closed; reopen it first if something must be added.")}, field_values)
+        return None, _case_page(
+            case,
+            409,
+            {"closed": gettext("This case is already closed; reopen it first if something must be added.")},
+            field_values,
+        )
     if success:
         flash(success, "info")
     return result, None
@@ -195,8 +243,9 @@ def _change(case_id: int, form: str, action, *args, success: str | None = None, 
 @roles(*CASE_ROLES)
 def add_note(case_id: int):
     text = request.form.get("text", "")
-    _, failed = _change(case_id, "note", caselog.add_note, text, success=gettext("Note added."),
-                        field_values={"text": text})
+    _, failed = _change(
+        case_id, "note", caselog.add_note, text, success=gettext("Note added."), field_values={"text": text}
+    )
     return failed or redirect(url_for("cases.show", case_id=case_id) + "#timeline")
 
 
@@ -215,7 +264,7 @@ def steps(case_id: int):
     for name, value in form.items():
         if name.startswith("result-"):
             try:
-                results[int(name[len("result-"):])] = value
+                results[int(name[len("result-") :])] = value
             except ValueError:
                 continue  # not a field of ours
     try:
@@ -252,12 +301,23 @@ def resolve(case_id: int):
     for article_id in ids:
         versions = library.versions(article_id) if isinstance(article_id, str) else {}
         if not versions:
-            return _case_page(own_case(case_id), 400, {"resolve": form_error(InvalidInput("article_id", ""))},
-                              {"article_ids": ids, "note": note})
+            return _case_page(
+                own_case(case_id),
+                400,
+                {"resolve": form_error(InvalidInput("article_id", ""))},
+                {"article_ids": ids, "note": note},
+            )
         current[article_id] = library.pick(versions, g.locale)
-    case, failed = _change(case_id, "resolve", caselog.resolve_case, ids, note, current,
-                           success=gettext("Case %(id)s is resolved.", id=case_id),
-                           field_values={"article_ids": ids, "note": note})
+    case, failed = _change(
+        case_id,
+        "resolve",
+        caselog.resolve_case,
+        ids,
+        note,
+        current,
+        success=gettext("Case %(id)s is resolved.", id=case_id),
+        field_values={"article_ids": ids, "note": note},
+    )
     if failed:
         return failed
     workspace.leave_if_current(case_id)
@@ -272,10 +332,17 @@ def escalate(case_id: int):
         return repeated
     form = request.form
     team, reason = form.get("team", ""), form.get("reason", "")
-    case, failed = _change(case_id, "escalate", caselog.escalate_case, team, reason,
-                           success=gettext("Case %(id)s is escalated. Copy the hand-off below into the "
-                                           "receiving team's system.", id=case_id),
-                           field_values={"team": team, "escalate_reason": reason})
+    case, failed = _change(
+        case_id,
+        "escalate",
+        caselog.escalate_case,
+        team,
+        reason,
+        success=gettext(
+            "Case %(id)s is escalated. Copy the hand-off below into the receiving team's system.", id=case_id
+        ),
+        field_values={"team": team, "escalate_reason": reason},
+    )
     if failed:
         return failed
     workspace.leave_if_current(case_id)
@@ -290,9 +357,14 @@ def unresolved(case_id: int):
     if repeated:
         return repeated
     reason = request.form.get("reason", "")
-    _, failed = _change(case_id, "unresolved", caselog.close_unresolved, reason,
-                        success=gettext("Case %(id)s is closed as unresolved / callback.", id=case_id),
-                        field_values={"unresolved_reason": reason})
+    _, failed = _change(
+        case_id,
+        "unresolved",
+        caselog.close_unresolved,
+        reason,
+        success=gettext("Case %(id)s is closed as unresolved / callback.", id=case_id),
+        field_values={"unresolved_reason": reason},
+    )
     if failed:
         return failed
     workspace.leave_if_current(case_id)
@@ -319,8 +391,9 @@ def reopen(case_id: int):
 def handoff(case_id: int):
     """The hand-off as plain text, ready to paste into another ticket system."""
     case = own_case(case_id)
-    return render_template("cases/handoff.html", case=case, text=workspace.handoff_for(case).as_text(),
-                           status_labels=STATUS_LABELS)
+    return render_template(
+        "cases/handoff.html", case=case, text=workspace.handoff_for(case).as_text(), status_labels=STATUS_LABELS
+    )
 
 
 def notify_handoff(case: caselog.Case) -> None:
@@ -333,9 +406,11 @@ def notify_handoff(case: caselog.Case) -> None:
     try:
         queue_handoff(_engine(), case.id, url, workspace.handoff_for(case).as_dict())
     except (KBError, SQLAlchemyError) as exc:  # the escalation stands: the agent sends the hand-off by hand
-        log.error("could not queue the hand-off of case %d for the webhook: %s", case.id,
-                  exc if isinstance(exc, KBError) else type(exc).__name__)
-        flash(gettext("The receiving team could not be notified automatically; send them the hand-off."),
-              "error")
+        log.error(
+            "could not queue the hand-off of case %d for the webhook: %s",
+            case.id,
+            exc if isinstance(exc, KBError) else type(exc).__name__,
+        )
+        flash(gettext("The receiving team could not be notified automatically; send them the hand-off."), "error")
         return
     current_app.extensions["kb_notifier"].wake()

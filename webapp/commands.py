@@ -10,9 +10,9 @@ from kb.cli.search import build
 
 
 def start(args) -> int:
-    from kb.store.engine import upgrade
-    from kb.search.searcher import Searcher
     from kb.identity.users import ensure_demo_users
+    from kb.search.searcher import Searcher
+    from kb.store.engine import upgrade
     from webapp import create_app, write_secret_key
     from webapp.server import local_server
 
@@ -24,8 +24,10 @@ def start(args) -> int:
     app.extensions["kb"].use_searcher(Searcher(index_dir(args), embedder))  # reuse the loaded model
     server = local_server(app, "127.0.0.1", args.port)  # a taken port stops us before passwords are shown
     print(_login_help(ensure_demo_users(app.extensions["kb"].engine)))
-    print(f"Firstline KB is running: open http://127.0.0.1:{args.port}/ in a browser and sign in "
-          "(Ctrl-C stops it).", flush=True)
+    print(
+        f"Firstline KB is running: open http://127.0.0.1:{args.port}/ in a browser and sign in (Ctrl-C stops it).",
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:
@@ -35,12 +37,16 @@ def start(args) -> int:
 
 def _login_help(demo: list[tuple[str, str, str]]) -> str:
     if not demo:
-        return ("Sign in with your user name and password (`kb user list` shows the users; "
-                "`kb user add NAME --role admin` adds one).")
+        return (
+            "Sign in with your user name and password (`kb user list` shows the users; "
+            "`kb user add NAME --role admin` adds one)."
+        )
     lines = ["Demo users were created; their passwords are shown only now:"]
     lines += [f"  {name:<16} {password:<20} ({role})" for name, password, role in demo]
-    lines.append("Sign in as demo-admin to add real users; disable the demo users before real use "
-                 "(`kb user disable demo-agent`).")
+    lines.append(
+        "Sign in as demo-admin to add real users; disable the demo users before real use "
+        "(`kb user disable demo-agent`)."
+    )
     return "\n".join(lines)
 
 

@@ -20,8 +20,8 @@ def healthz():
 @public
 def readyz():
     """Ready: database reachable, index bundle loaded and current, model loaded."""
-    from kb.search.bundle import current_path
     from kb.errors import KBError
+    from kb.search.bundle import current_path
 
     services = current_app.extensions["kb"]
     problems = []
@@ -36,11 +36,11 @@ def readyz():
         try:
             searcher.refresh()
             if searcher.bundle.path != current_path(services.index_root):
-                problems.append("published index bundle could not be loaded: "
-                                f"{searcher.last_reload_error or 'unknown reason'}")
+                problems.append(
+                    f"published index bundle could not be loaded: {searcher.last_reload_error or 'unknown reason'}"
+                )
         except (KBError, OSError) as exc:
             problems.append(f"index: {exc}")
     if problems:
         return {"status": "unavailable", "reasons": problems}, 503
-    return {"status": "ready", "bundle": services.searcher.bundle.name,
-            "model": services.searcher.embedder.name}
+    return {"status": "ready", "bundle": services.searcher.bundle.name, "model": services.searcher.embedder.name}

@@ -66,8 +66,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", os.environ.get("KB_TIMEZONE") or "Europe/Amsterdam")
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(format_datetime=format_datetime, format_date=format_date,
-                                 format_number=format_number, language_names=LANGUAGE_NAMES)
+    app.jinja_env.globals.update(
+        format_datetime=format_datetime,
+        format_date=format_date,
+        format_number=format_number,
+        language_names=LANGUAGE_NAMES,
+    )
 
     @app.before_request
     def _set_locale() -> None:

@@ -74,8 +74,9 @@ def pick(found: dict[str, Article], wanted: str | None) -> Article:
 def catalogue(lang: str) -> list[Article]:
     """Every published article, in `lang` where it exists, else in the other language; sorted by title."""
     snap = snapshot()
-    return sorted((pick(snap.versions(article_id), lang) for article_id in snap.ids()),
-                  key=lambda a: a.title.casefold())
+    return sorted(
+        (pick(snap.versions(article_id), lang) for article_id in snap.ids()), key=lambda a: a.title.casefold()
+    )
 
 
 def related(article: Article) -> list[Article]:

@@ -57,16 +57,27 @@ def _choice(data: Mapping, field: str, choices: tuple[str, ...], label: str) -> 
     if value is None or value == "":
         return None
     if not isinstance(value, str) or value not in choices:
-        raise QueryError(gettext("The %(label)s '%(value)s' is unknown; use one of %(choices)s.",
-                                 label=label, value=str(value)[:20], choices=", ".join(choices)))
+        raise QueryError(
+            gettext(
+                "The %(label)s '%(value)s' is unknown; use one of %(choices)s.",
+                label=label,
+                value=str(value)[:20],
+                choices=", ".join(choices),
+            )
+        )
     return value
 
 
 def run_search(params: SearchParams) -> SearchResult:
     """Search the published index. Raises QueryError (bad query) or another KBError (no index)."""
     return current_app.extensions["kb"].searcher.search(
-        params.query, k=params.k, lang=params.lang, only_lang=params.only_lang,
-        category=params.category, connection=params.connection)
+        params.query,
+        k=params.k,
+        lang=params.lang,
+        only_lang=params.only_lang,
+        category=params.category,
+        connection=params.connection,
+    )
 
 
 def describe_hit(hit: Hit, query: str) -> dict:
@@ -81,9 +92,13 @@ def describe_hit(hit: Hit, query: str) -> dict:
     fragment = "" if chunk.kind == "summary" else "#" + anchor(chunk.kind, chunk.heading, chunk.step)
     cut = snippet(chunk.text, query)
     return {
-        "id": hit.article_id, "lang": hit.lang, "title": hit.title, "category": hit.category,
+        "id": hit.article_id,
+        "lang": hit.lang,
+        "title": hit.title,
+        "category": hit.category,
         "category_label": str(CATEGORY_LABELS.get(hit.category, hit.category)),
-        "connections": list(hit.connections), "score": hit.score,
+        "connections": list(hit.connections),
+        "score": hit.score,
         "url": url_for("articles.show", article_id=hit.article_id, lang=hit.lang) + fragment,
         "match": {"kind": chunk.kind, "step": chunk.step, "heading": chunk.heading, "label": label},
         "snippet": {"text": cut.text, "parts": [[text, marked] for text, marked in cut.parts], "html": cut.html},

@@ -32,8 +32,9 @@ def escalate_url(lang: str) -> str | None:
         found = library.versions(ESCALATION_ARTICLE)
     except KBError:  # no index: the page says search is not available
         return None
-    return url_for("articles.show", article_id=ESCALATION_ARTICLE, lang=library.pick(found, lang).lang) \
-        if found else None
+    return (
+        url_for("articles.show", article_id=ESCALATION_ARTICLE, lang=library.pick(found, lang).lang) if found else None
+    )
 
 
 @bp.route("/", methods=("GET", "POST"))
@@ -74,7 +75,15 @@ def _page(form: Mapping | None):
             hits = [describe_hit(hit, params.query) for hit in result.hits]
             workspace.record_search(params.query, result.hits)
     lang = values["lang"] if values["lang"] in LANGUAGES else g.locale
-    return render_template("search/index.html", values=values, result=result, hits=hits, error=error,
-                           categories=CATEGORY_LABELS, connections=CONNECTION_LABELS,
-                           languages=LANGUAGES, escalate_url=escalate_url(lang),
-                           may_open_case=workspace.may_use_cases(g.user) and workspace.current_case() is None), status
+    return render_template(
+        "search/index.html",
+        values=values,
+        result=result,
+        hits=hits,
+        error=error,
+        categories=CATEGORY_LABELS,
+        connections=CONNECTION_LABELS,
+        languages=LANGUAGES,
+        escalate_url=escalate_url(lang),
+        may_open_case=workspace.may_use_cases(g.user) and workspace.current_case() is None,
+    ), status

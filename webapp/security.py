@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from functools import wraps
-from typing import Callable
+from collections.abc import Callable
 
 from flask import abort, g, redirect, request, url_for
 
@@ -15,9 +14,11 @@ CASE_ROLES = ("agent",)
 
 def roles(*allowed: str) -> Callable:
     """Allow only signed-in users with one of these roles (admin is always allowed)."""
+
     def decorate(view):
         view.allowed_roles = frozenset(allowed) | {"admin"}
         return view
+
     return decorate
 
 

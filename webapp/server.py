@@ -19,7 +19,7 @@ def load_model_after_fork(worker) -> None:
     from kb.errors import KBError
 
     try:
-        worker.wsgi.extensions["kb"].searcher
+        _ = worker.wsgi.extensions["kb"].searcher  # loading it is the point
     except KBError as exc:  # the worker still serves; /readyz says why search is not ready
         worker.log.warning("search is not ready in worker %s: %s", worker.pid, exc)
 

@@ -24,9 +24,10 @@ class Services:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_config(cls, config) -> "Services":
-        return cls(Path(config["KB_ARTICLES"]), Path(config["KB_INDEX"]), config.get("KB_MODEL"),
-                   config["KB_DATABASE_URL"])
+    def from_config(cls, config) -> Services:
+        return cls(
+            Path(config["KB_ARTICLES"]), Path(config["KB_INDEX"]), config.get("KB_MODEL"), config["KB_DATABASE_URL"]
+        )
 
     @property
     def searcher(self):

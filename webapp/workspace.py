@@ -32,17 +32,18 @@ MAX_CASE_ID = 2**31 - 1
 # What the agent is told when a field is refused; kb.store.tables has the same limits in English.
 FIELD_MESSAGES = {
     "channel": lazy_gettext("Choose how the customer contacted you: phone, chat or e-mail."),
-    "customer_ref": lazy_gettext("Fill in the customer reference (at most %(max)s characters).",
-                                 max=MAX_LENGTH["customer_ref"]),
-    "problem": lazy_gettext("Describe the customer's problem (at most %(max)s characters).",
-                            max=MAX_LENGTH["problem"]),
+    "customer_ref": lazy_gettext(
+        "Fill in the customer reference (at most %(max)s characters).", max=MAX_LENGTH["customer_ref"]
+    ),
+    "problem": lazy_gettext("Describe the customer's problem (at most %(max)s characters).", max=MAX_LENGTH["problem"]),
     "connection_type": lazy_gettext("Choose the connection type, or 'Not known yet'."),
     "text": lazy_gettext("Write the note (at most %(max)s characters).", max=MAX_LENGTH["note"]),
     "note": lazy_gettext("Shorten the note to at most %(max)s characters.", max=MAX_LENGTH["note"]),
     "reason": lazy_gettext("Give the reason (at most %(max)s characters).", max=MAX_LENGTH["reason"]),
     "team": lazy_gettext("Choose the team to escalate to."),
-    "article_ids": lazy_gettext("Choose at least one article that solved the problem, or close the case "
-                                "as escalated or unresolved instead."),
+    "article_ids": lazy_gettext(
+        "Choose at least one article that solved the problem, or close the case as escalated or unresolved instead."
+    ),
     "article_id": lazy_gettext("That article does not exist (any more); choose one from the list."),
     "step_number": lazy_gettext("That step is not in the article; reload the article and try again."),
     "result": lazy_gettext("The step result must be text of at most %(max)s characters.", max=MAX_LENGTH["note"]),
@@ -141,10 +142,14 @@ def article_opened(article: Article) -> dict:
     if case is None:
         return {}
     results = caselog.step_results(engine(), case.id).get((article.id, article.lang), {})
-    return {"case": case, "ticked_steps": sorted(results), "step_results": results,
-            "step_form_action": url_for("cases.steps", case_id=case.id),
-            "step_api": url_for("api.case_steps", case_id=case.id),
-            "resolve_action": url_for("cases.resolve", case_id=case.id)}
+    return {
+        "case": case,
+        "ticked_steps": sorted(results),
+        "step_results": results,
+        "step_form_action": url_for("cases.steps", case_id=case.id),
+        "step_api": url_for("api.case_steps", case_id=case.id),
+        "resolve_action": url_for("cases.resolve", case_id=case.id),
+    }
 
 
 def version_for(article_id: object, lang: object, revision: object = None) -> Article:
@@ -165,8 +170,9 @@ def version_for(article_id: object, lang: object, revision: object = None) -> Ar
     return seen
 
 
-def set_steps(case: caselog.Case, article_id: object, lang: object, revision: object = None,
-              **changes) -> dict[int, str | None]:
+def set_steps(
+    case: caselog.Case, article_id: object, lang: object, revision: object = None, **changes
+) -> dict[int, str | None]:
     """Tick or untick steps on the case in the article version the page showed (kb.caselog.checklist)."""
     version = version_for(article_id, lang, revision)
     return checklist.set_steps(engine(), case.id, g.user.id, version, **changes)
@@ -206,10 +212,16 @@ def _now_ms() -> int:
 
 def init_app(app) -> None:
     """The case bar on every page: the current case, its handle time."""
+
     @app.context_processor
     def _case_bar() -> dict:
         user = g.get("user")
         if not may_use_cases(user) or request.endpoint == "static":
             return {"current_case": None}
-        return {"current_case": current_case(), "channel_labels": CHANNEL_LABELS,
-                "format_duration": format_duration, "handle_seconds": handle_seconds, "server_now_ms": _now_ms}
+        return {
+            "current_case": current_case(),
+            "channel_labels": CHANNEL_LABELS,
+            "format_duration": format_duration,
+            "handle_seconds": handle_seconds,
+            "server_now_ms": _now_ms,
+        }

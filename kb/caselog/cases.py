@@ -21,14 +21,47 @@ from kb.caselog.revisions import check_version, remember
 from kb.content.articles import Article
 from kb.errors import CaseClosed, InvalidInput, NotFound
 from kb.store import engine as db
-from kb.store.tables import (CHANNELS, CONNECTION_TYPES, LANGUAGES, STATUSES, AuditLogRow, CaseEventRow,
-                       CaseResolutionRow, CaseRow, UserRow, check_article, check_articles, check_choice,
-                       check_id, check_step, check_text)
+from kb.store.tables import (
+    CHANNELS,
+    CONNECTION_TYPES,
+    LANGUAGES,
+    STATUSES,
+    AuditLogRow,
+    CaseEventRow,
+    CaseResolutionRow,
+    CaseRow,
+    UserRow,
+    check_article,
+    check_articles,
+    check_choice,
+    check_id,
+    check_step,
+    check_text,
+)
 
-__all__ = ["CHANNELS", "CONNECTION_TYPES", "STATUSES", "Case", "Event", "escalation_teams", "open_case",
-           "record_search", "record_article_opened", "tick_step", "untick_step", "ticked_steps", "step_results",
-           "add_note", "resolve_case", "escalate_case", "close_unresolved", "reopen_case", "get_case",
-           "timeline", "list_cases"]
+__all__ = [
+    "CHANNELS",
+    "CONNECTION_TYPES",
+    "STATUSES",
+    "Case",
+    "Event",
+    "escalation_teams",
+    "open_case",
+    "record_search",
+    "record_article_opened",
+    "tick_step",
+    "untick_step",
+    "ticked_steps",
+    "step_results",
+    "add_note",
+    "resolve_case",
+    "escalate_case",
+    "close_unresolved",
+    "reopen_case",
+    "get_case",
+    "timeline",
+    "list_cases",
+]
 
 DEFAULT_TEAMS = ("tier2", "network-operations", "field-service", "billing", "security")
 
@@ -74,11 +107,26 @@ def escalation_teams() -> tuple[str, ...]:
 
 # -- reading rows -----------------------------------------------------------------------------------
 
+
 def _to_case(row: CaseRow, agent_name: str, resolved_by: Iterable[str]) -> Case:
-    return Case(row.id, row.agent_id, agent_name, row.channel, row.customer_ref, row.problem,
-                row.connection_type, row.status, row.opened_at, row.closed_at, row.handle_seconds,
-                row.escalation_team, row.escalation_reason, row.outcome_note, tuple(sorted(resolved_by)),
-                row.reopen_count)
+    return Case(
+        row.id,
+        row.agent_id,
+        agent_name,
+        row.channel,
+        row.customer_ref,
+        row.problem,
+        row.connection_type,
+        row.status,
+        row.opened_at,
+        row.closed_at,
+        row.handle_seconds,
+        row.escalation_team,
+        row.escalation_reason,
+        row.outcome_note,
+        tuple(sorted(resolved_by)),
+        row.reopen_count,
+    )
 
 
 def _case(session: Session, row: CaseRow) -> Case:
@@ -101,18 +149,41 @@ def _open_for_change(session: Session, case_id: int, actor_id: int) -> CaseRow:
         raise NotFound(f"There is no user with id {actor_id}; log in again.")
     row = _find(session, case_id, lock=True)
     if row.status != "open":
-        raise CaseClosed(f"Case {case_id} is {row.status} and can no longer be changed; "
-                         "reopen it first if something must be added.")
+        raise CaseClosed(
+            f"Case {case_id} is {row.status} and can no longer be changed; reopen it first if something must be added."
+        )
     return row
 
 
-def _event(session: Session, case_id: int, actor_id: int, kind: str, at: datetime, *,
-           article_id: str | None = None, lang: str | None = None, step_number: int | None = None,
-           text: str | None = None, data: dict | None = None, version: Article | None = None) -> None:
+def _event(
+    session: Session,
+    case_id: int,
+    actor_id: int,
+    kind: str,
+    at: datetime,
+    *,
+    article_id: str | None = None,
+    lang: str | None = None,
+    step_number: int | None = None,
+    text: str | None = None,
+    data: dict | None = None,
+    version: Article | None = None,
+) -> None:
     revision = remember(session, version) if version is not None else None
-    session.add(CaseEventRow(case_id=case_id, actor_id=actor_id, at=at, kind=kind, article_id=article_id,
-                             lang=lang, step_number=step_number, text=text, revision=revision,
-                             data=json.dumps(data) if data is not None else None))
+    session.add(
+        CaseEventRow(
+            case_id=case_id,
+            actor_id=actor_id,
+            at=at,
+            kind=kind,
+            article_id=article_id,
+            lang=lang,
+            step_number=step_number,
+            text=text,
+            revision=revision,
+            data=json.dumps(data) if data is not None else None,
+        )
+    )
 
 
 def _record(engine: Engine, case_id: object, actor_id: object, kind: str, **fields) -> None:
@@ -124,21 +195,30 @@ def _record(engine: Engine, case_id: object, actor_id: object, kind: str, **fiel
 
 # -- the case lifecycle --------------------------------------------------------------------------------
 
-def open_case(engine: Engine, agent_id: int, channel: str, customer_ref: str, problem: str,
-              connection_type: str = "unknown") -> Case:
+
+def open_case(
+    engine: Engine, agent_id: int, channel: str, customer_ref: str, problem: str, connection_type: str = "unknown"
+) -> Case:
     """Start a case for one customer contact; logs an 'opened' event."""
     agent_id = check_id("agent_id", agent_id)
     channel = check_choice("channel", channel, CHANNELS, label="channel")
     customer_ref = check_text("customer_ref", customer_ref, label="customer reference", one_line=True)
     problem = check_text("problem", problem, label="problem description")
-    connection_type = check_choice("connection_type", connection_type, CONNECTION_TYPES,
-                                   label="connection type")
+    connection_type = check_choice("connection_type", connection_type, CONNECTION_TYPES, label="connection type")
     now = db.utcnow()
     with db.session_scope(engine) as session:
         if session.get(UserRow, agent_id) is None:
             raise NotFound(f"There is no user with id {agent_id}; log in again.")
-        row = CaseRow(agent_id=agent_id, channel=channel, customer_ref=customer_ref, problem=problem,
-                      connection_type=connection_type, status="open", opened_at=now, reopen_count=0)
+        row = CaseRow(
+            agent_id=agent_id,
+            channel=channel,
+            customer_ref=customer_ref,
+            problem=problem,
+            connection_type=connection_type,
+            status="open",
+            opened_at=now,
+            reopen_count=0,
+        )
         session.add(row)
         session.flush()
         _event(session, row.id, agent_id, "opened", now)
@@ -169,8 +249,13 @@ def record_search(engine: Engine, case_id: int, actor_id: int, query: str, top_i
     with db.session_scope(engine) as session:
         _open_for_change(session, case_id, actor_id)
         last = _last_event(session, case_id)
-        if (last is not None and last.kind == "search" and last.actor_id == actor_id
-                and (now - last.at).total_seconds() < REFINE_WINDOW_SECONDS and _refines(last.text or "", query)):
+        if (
+            last is not None
+            and last.kind == "search"
+            and last.actor_id == actor_id
+            and (now - last.at).total_seconds() < REFINE_WINDOW_SECONDS
+            and _refines(last.text or "", query)
+        ):
             last.text, last.at, last.data = query, now, json.dumps({"top_ids": top_ids})
             return
         _event(session, case_id, actor_id, "search", now, text=query, data={"top_ids": top_ids})
@@ -184,12 +269,15 @@ def _last_event(session: Session, case_id: int, kinds: tuple[str, ...] | None = 
 
 
 def _article(article_id: object, lang: object) -> dict:
-    return {"article_id": check_article("article_id", article_id),
-            "lang": check_choice("lang", lang, LANGUAGES, label="article language")}
+    return {
+        "article_id": check_article("article_id", article_id),
+        "lang": check_choice("lang", lang, LANGUAGES, label="article language"),
+    }
 
 
-def record_article_opened(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,
-                          version: Article | None = None) -> None:
+def record_article_opened(
+    engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str, version: Article | None = None
+) -> None:
     """Log that the agent opened an article for the case; `version` is the text they were shown.
 
     Coming back to the article being worked on (a reload, a return after ticking steps or writing
@@ -201,15 +289,27 @@ def record_article_opened(engine: Engine, case_id: int, actor_id: int, article_i
     with db.session_scope(engine) as session:
         _open_for_change(session, case_id, actor_id)
         last = _last_event(session, case_id, ("search", "article_opened"))
-        if (last is not None and last.kind == "article_opened" and last.actor_id == actor_id
-                and (last.article_id, last.lang) == (fields["article_id"], fields["lang"])
-                and last.revision == (version.revision if version else None)):
+        if (
+            last is not None
+            and last.kind == "article_opened"
+            and last.actor_id == actor_id
+            and (last.article_id, last.lang) == (fields["article_id"], fields["lang"])
+            and last.revision == (version.revision if version else None)
+        ):
             return
         _event(session, case_id, actor_id, "article_opened", db.utcnow(), version=version, **fields)
 
 
-def tick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,
-              step_number: int, result: str | None = None, version: Article | None = None) -> None:
+def tick_step(
+    engine: Engine,
+    case_id: int,
+    actor_id: int,
+    article_id: str,
+    lang: str,
+    step_number: int,
+    result: str | None = None,
+    version: Article | None = None,
+) -> None:
     """Log that a step of an article was done, optionally with what it showed ("light still red").
 
     `version` is the article text the agent ticked it in (its step text goes into the hand-off).
@@ -223,8 +323,7 @@ def tick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang
     _record(engine, case_id, actor_id, "step_ticked", text=result, version=version, **fields)
 
 
-def untick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str,
-                step_number: int) -> None:
+def untick_step(engine: Engine, case_id: int, actor_id: int, article_id: str, lang: str, step_number: int) -> None:
     """Log that a step ticked earlier was not done after all."""
     fields = _article(article_id, lang) | {"step_number": check_step(step_number)}
     _record(engine, case_id, actor_id, "step_unticked", **fields)
@@ -240,11 +339,17 @@ def step_results(engine: Engine, case_id: int) -> dict[tuple[str, str], dict[int
     case_id = check_id("case_id", case_id)
     with db.session_scope(engine, readonly=True) as session:
         _find(session, case_id)
-        events = session.execute(select(CaseEventRow.kind, CaseEventRow.article_id, CaseEventRow.lang,
-                                         CaseEventRow.step_number, CaseEventRow.text)
-                                  .where(CaseEventRow.case_id == case_id,
-                                         CaseEventRow.kind.in_(("step_ticked", "step_unticked")))
-                                  .order_by(CaseEventRow.id)).all()
+        events = session.execute(
+            select(
+                CaseEventRow.kind,
+                CaseEventRow.article_id,
+                CaseEventRow.lang,
+                CaseEventRow.step_number,
+                CaseEventRow.text,
+            )
+            .where(CaseEventRow.case_id == case_id, CaseEventRow.kind.in_(("step_ticked", "step_unticked")))
+            .order_by(CaseEventRow.id)
+        ).all()
     state: dict[tuple[str, str], dict[int, str | None]] = {}
     for kind, article_id, lang, step, text in events:
         steps = state.setdefault((article_id, lang), {})
@@ -268,10 +373,11 @@ def _close(session: Session, row: CaseRow, status: str, now: datetime) -> None:
     """Close the case; its handle time is the time it was open, summed over reopenings
     (the days a case lay closed before a customer called back are not handling time)."""
     row.status, row.closed_at = status, now
-    marks = session.execute(select(CaseEventRow.kind, CaseEventRow.at)
-                            .where(CaseEventRow.case_id == row.id,
-                                   CaseEventRow.kind.in_(("opened", "reopened", *CLOSING_KINDS)))
-                            .order_by(CaseEventRow.id)).all()
+    marks = session.execute(
+        select(CaseEventRow.kind, CaseEventRow.at)
+        .where(CaseEventRow.case_id == row.id, CaseEventRow.kind.in_(("opened", "reopened", *CLOSING_KINDS)))
+        .order_by(CaseEventRow.id)
+    ).all()
     seconds, started = 0.0, row.opened_at
     for kind, at in marks:
         if kind in CLOSING_KINDS and started is not None:
@@ -283,8 +389,14 @@ def _close(session: Session, row: CaseRow, status: str, now: datetime) -> None:
     row.handle_seconds = max(0, round(seconds))
 
 
-def resolve_case(engine: Engine, case_id: int, actor_id: int, article_ids: list[str], note: str = "",
-                 current: dict[str, Article] | None = None) -> Case:
+def resolve_case(
+    engine: Engine,
+    case_id: int,
+    actor_id: int,
+    article_ids: list[str],
+    note: str = "",
+    current: dict[str, Article] | None = None,
+) -> Case:
     """Close the case as resolved by these articles (at least one).
 
     Each article is recorded with the revision the agent last worked with on this case (opened or
@@ -307,16 +419,25 @@ def resolve_case(engine: Engine, case_id: int, actor_id: int, article_ids: list[
         row.outcome_note = note or None
         session.add_all(CaseResolutionRow(case_id=case_id, article_id=a, revision=revisions[a]) for a in ids)
         known = {a: r for a, r in revisions.items() if r}
-        _event(session, case_id, actor_id, "resolved", now, text=note or None,
-               data={"article_ids": ids, **({"revisions": known} if known else {})})
+        _event(
+            session,
+            case_id,
+            actor_id,
+            "resolved",
+            now,
+            text=note or None,
+            data={"article_ids": ids, **({"revisions": known} if known else {})},
+        )
         return _case(session, row)
 
 
 def _revisions_seen(session: Session, case_id: int) -> dict[str, str]:
     """Per article id, the revision of the last article event on the case that recorded one."""
-    rows = session.execute(select(CaseEventRow.article_id, CaseEventRow.revision)
-                           .where(CaseEventRow.case_id == case_id, CaseEventRow.revision.is_not(None))
-                           .order_by(CaseEventRow.id)).all()
+    rows = session.execute(
+        select(CaseEventRow.article_id, CaseEventRow.revision)
+        .where(CaseEventRow.case_id == case_id, CaseEventRow.revision.is_not(None))
+        .order_by(CaseEventRow.id)
+    ).all()
     return {article_id: revision for article_id, revision in rows}
 
 
@@ -359,13 +480,24 @@ def reopen_case(engine: Engine, case_id: int, actor_id: int, reason: str) -> Cas
         if row.status == "open":
             raise InvalidInput("case_id", f"Case {case_id} is already open; there is nothing to reopen.")
         before = _case(session, row)
-        session.add(AuditLogRow(at=now, actor_id=actor_id, action="reopen_case", target=f"case:{case_id}",
-                                detail=json.dumps({
-                                    "reason": reason, "status": before.status,
-                                    "closed_at": before.closed_at.isoformat(),
-                                    "handle_seconds": before.handle_seconds,
-                                    "escalation_team": before.escalation_team,
-                                    "resolved_by": list(before.resolved_by)})))
+        session.add(
+            AuditLogRow(
+                at=now,
+                actor_id=actor_id,
+                action="reopen_case",
+                target=f"case:{case_id}",
+                detail=json.dumps(
+                    {
+                        "reason": reason,
+                        "status": before.status,
+                        "closed_at": before.closed_at.isoformat(),
+                        "handle_seconds": before.handle_seconds,
+                        "escalation_team": before.escalation_team,
+                        "resolved_by": list(before.resolved_by),
+                    }
+                ),
+            )
+        )
         session.execute(delete(CaseResolutionRow).where(CaseResolutionRow.case_id == case_id))
         row.status, row.closed_at, row.handle_seconds = "open", None, None
         row.escalation_team = row.escalation_reason = row.outcome_note = None
@@ -375,6 +507,7 @@ def reopen_case(engine: Engine, case_id: int, actor_id: int, reason: str) -> Cas
 
 
 # -- reading -----------------------------------------------------------------------------------------
+
 
 def get_case(engine: Engine, case_id: int) -> Case:
     """The case with this id; NotFound if there is none."""
@@ -388,15 +521,18 @@ def timeline(engine: Engine, case_id: int) -> list[Event]:
     case_id = check_id("case_id", case_id)
     with db.session_scope(engine, readonly=True) as session:
         _find(session, case_id)
-        rows = session.execute(select(CaseEventRow, UserRow.display_name)
-                               .join(UserRow, UserRow.id == CaseEventRow.actor_id)
-                               .where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)).all()
-    return [Event(e.id, e.at, e.kind, name, e.article_id, e.lang, e.step_number, e.text, e.revision)
-            for e, name in rows]
+        rows = session.execute(
+            select(CaseEventRow, UserRow.display_name)
+            .join(UserRow, UserRow.id == CaseEventRow.actor_id)
+            .where(CaseEventRow.case_id == case_id)
+            .order_by(CaseEventRow.id)
+        ).all()
+    return [
+        Event(e.id, e.at, e.kind, name, e.article_id, e.lang, e.step_number, e.text, e.revision) for e, name in rows
+    ]
 
 
-def list_cases(engine: Engine, agent_id: int | None = None, status: str | None = None,
-               limit: int = 50) -> list[Case]:
+def list_cases(engine: Engine, agent_id: int | None = None, status: str | None = None, limit: int = 50) -> list[Case]:
     """The newest cases first, optionally only one agent's and/or one status."""
     query = select(CaseRow, UserRow.display_name).join(UserRow, UserRow.id == CaseRow.agent_id)
     if agent_id is not None:
@@ -409,7 +545,9 @@ def list_cases(engine: Engine, agent_id: int | None = None, status: str | None =
         rows = session.execute(query.order_by(CaseRow.opened_at.desc(), CaseRow.id.desc()).limit(limit)).all()
         resolved: dict[int, list[str]] = {}
         for case_id, article_id in session.execute(
-                select(CaseResolutionRow.case_id, CaseResolutionRow.article_id)
-                .where(CaseResolutionRow.case_id.in_([r.id for r, _ in rows]))):
+            select(CaseResolutionRow.case_id, CaseResolutionRow.article_id).where(
+                CaseResolutionRow.case_id.in_([r.id for r, _ in rows])
+            )
+        ):
             resolved.setdefault(case_id, []).append(article_id)
     return [_to_case(row, name, resolved.get(row.id, ())) for row, name in rows]

@@ -17,9 +17,17 @@ from kb.errors import InvalidInput
 from kb.store.tables import check_text
 
 
-def set_steps(engine: Engine, case_id: int, actor_id: int, version: Article, wanted: set[int] | None = None,
-              step: object = None, done: object = None, results: Mapping[int, object] | None = None,
-              result: object = None) -> dict[int, str | None]:
+def set_steps(
+    engine: Engine,
+    case_id: int,
+    actor_id: int,
+    version: Article,
+    wanted: set[int] | None = None,
+    step: object = None,
+    done: object = None,
+    results: Mapping[int, object] | None = None,
+    result: object = None,
+) -> dict[int, str | None]:
     """Tick or untick steps of one article version on the case; {step: result} of the ticked steps after it.
 
     Either `wanted` (the full set that should be ticked, from the form) with `results` per step, or
@@ -34,8 +42,10 @@ def set_steps(engine: Engine, case_id: int, actor_id: int, version: Article, wan
             raise InvalidInput("step_number", "step must be a number and done true or false")
         wanted = (set(now) | {step}) if done else (set(now) - {step})
         results = {step: result} if done and result is not None else {}
-    checked = {n: check_text("result", text, label="step result", required=False, limit="note")
-               for n, text in (results or {}).items()}
+    checked = {
+        n: check_text("result", text, label="step result", required=False, limit="note")
+        for n, text in (results or {}).items()
+    }
     # Writing what a step showed means it was done: a result typed for an unticked step ticks it
     # (an old result left in the field of a step the agent just unticked does not).
     wanted = wanted | {n for n, text in checked.items() if text and n not in now}

@@ -16,10 +16,10 @@ from typing import Protocol
 
 from sqlalchemy import Engine, select
 
-from kb.store import engine as db
 from kb.errors import InvalidInput, NotFound, QueryError
-from kb.store.tables import LANGUAGES, CaseRow, ContentGapRow, UserRow, check_choice, check_id, check_text
 from kb.search.searcher import clean_query
+from kb.store import engine as db
+from kb.store.tables import LANGUAGES, CaseRow, ContentGapRow, UserRow, check_choice, check_id, check_text
 
 __all__ = ["LANGUAGES", "MAX_RECENT", "Gap", "GapStore", "GapTable", "flag_gap"]
 
@@ -58,7 +58,9 @@ class GapTable:
         user_id = None if gap.user_id is None else check_id("user_id", gap.user_id)
         case_id = None if gap.case_id is None else check_id("case_id", gap.case_id)
         if not isinstance(gap.at, datetime) or gap.at.utcoffset() is None:
-            raise InvalidInput("at", "The time of a flag must be a timezone-aware datetime (use kb.store.engine.utcnow()).")
+            raise InvalidInput(
+                "at", "The time of a flag must be a timezone-aware datetime (use kb.store.engine.utcnow())."
+            )
         with db.session_scope(self.engine) as session:
             if user_id is not None and session.get(UserRow, user_id) is None:
                 raise NotFound(f"There is no user with id {user_id}; log in again.")
@@ -71,8 +73,9 @@ class GapTable:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RECENT:
             raise InvalidInput("limit", f"The limit must be a whole number from 1 to {MAX_RECENT}.")
         with db.session_scope(self.engine, readonly=True) as session:
-            rows = session.scalars(select(ContentGapRow)
-                                   .order_by(ContentGapRow.at.desc(), ContentGapRow.id.desc()).limit(limit)).all()
+            rows = session.scalars(
+                select(ContentGapRow).order_by(ContentGapRow.at.desc(), ContentGapRow.id.desc()).limit(limit)
+            ).all()
         return [Gap(row.query, row.lang, row.user_id, row.at, row.case_id) for row in rows]
 
 
@@ -85,4 +88,3 @@ def flag_gap(store: GapStore, query, lang: str | None, user_id: int | None, case
     gap = Gap(query, lang, user_id, db.utcnow(), case_id)
     store.add(gap)
     return gap
-

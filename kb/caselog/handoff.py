@@ -7,9 +7,9 @@ another ticket system, `as_dict()` the same as JSON-ready data (ISO 8601 UTC tim
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import Engine, select
 
@@ -27,7 +27,7 @@ class HandoffStep:
     lang: str
     step_number: int
     done_at: datetime
-    action: str | None = None    # the step's instruction as the agent saw it (from its revision)
+    action: str | None = None  # the step's instruction as the agent saw it (from its revision)
     expected: str | None = None  # its expected result
     result: str | None = field(default=None, repr=False)  # what the agent recorded it showed
     revision: str | None = None  # the article version the step was ticked in
@@ -76,34 +76,54 @@ class Handoff:
         """JSON-ready: plain types, timestamps as ISO 8601 strings in UTC."""
         iso = lambda t: t.isoformat() if t else None  # noqa: E731
         return {
-            "case_id": self.case_id, "customer_ref": self.customer_ref, "channel": self.channel,
-            "problem": self.problem, "connection_type": self.connection_type, "status": self.status,
-            "agent": self.agent_name, "opened_at": iso(self.opened_at), "escalated_at": iso(self.escalated_at),
-            "team": self.team, "reason": self.reason,
-            "steps_done": [{"article_id": s.article_id, "lang": s.lang, "step": s.step_number,
-                            "done_at": iso(s.done_at), "action": s.action, "expected": s.expected,
-                            "result": s.result, "revision": s.revision}
-                           for s in self.steps],
-            "articles_tried": [{"article_id": a.article_id, "lang": a.lang, "opened_at": iso(a.opened_at),
-                                "revision": a.revision}
-                               for a in self.articles_tried],
+            "case_id": self.case_id,
+            "customer_ref": self.customer_ref,
+            "channel": self.channel,
+            "problem": self.problem,
+            "connection_type": self.connection_type,
+            "status": self.status,
+            "agent": self.agent_name,
+            "opened_at": iso(self.opened_at),
+            "escalated_at": iso(self.escalated_at),
+            "team": self.team,
+            "reason": self.reason,
+            "steps_done": [
+                {
+                    "article_id": s.article_id,
+                    "lang": s.lang,
+                    "step": s.step_number,
+                    "done_at": iso(s.done_at),
+                    "action": s.action,
+                    "expected": s.expected,
+                    "result": s.result,
+                    "revision": s.revision,
+                }
+                for s in self.steps
+            ],
+            "articles_tried": [
+                {"article_id": a.article_id, "lang": a.lang, "opened_at": iso(a.opened_at), "revision": a.revision}
+                for a in self.articles_tried
+            ],
             "searches": [{"query": s.query, "at": iso(s.at)} for s in self.searches],
             "notes": [{"text": n.text, "at": iso(n.at), "author": n.author} for n in self.notes],
         }
 
     def as_text(self) -> str:
         """Plain text with one labelled line per fact, ready to paste into another ticket system."""
-        lines = [f"Escalation hand-off for case {self.case_id}",
-                 f"Team: {self.team or '-'}",
-                 f"Reason: {_indent(self.reason or '-')}",
-                 f"Customer reference: {self.customer_ref}",
-                 f"Channel: {self.channel}",
-                 f"Connection type: {self.connection_type}",
-                 f"Agent: {self.agent_name}",
-                 f"Opened: {_time(self.opened_at)}",
-                 f"Escalated: {_time(self.escalated_at) if self.escalated_at else '-'}",
-                 f"Problem: {_indent(self.problem)}",
-                 "", f"Steps done ({len(self.steps)}):"]
+        lines = [
+            f"Escalation hand-off for case {self.case_id}",
+            f"Team: {self.team or '-'}",
+            f"Reason: {_indent(self.reason or '-')}",
+            f"Customer reference: {self.customer_ref}",
+            f"Channel: {self.channel}",
+            f"Connection type: {self.connection_type}",
+            f"Agent: {self.agent_name}",
+            f"Opened: {_time(self.opened_at)}",
+            f"Escalated: {_time(self.escalated_at) if self.escalated_at else '-'}",
+            f"Problem: {_indent(self.problem)}",
+            "",
+            f"Steps done ({len(self.steps)}):",
+        ]
         for s in self.steps:
             version = f", revision {s.revision}" if s.revision else ""
             lines.append(f"- {s.article_id} ({s.lang}{version}) step {s.step_number}, done {_time(s.done_at)}")
@@ -114,8 +134,11 @@ class Handoff:
             if s.result:
                 lines.append(f"  Result: {_indent(s.result, 4)}")
         lines += ["", f"Articles tried ({len(self.articles_tried)}):"]
-        lines += [f"- {a.article_id} ({a.lang}{', revision ' + a.revision if a.revision else ''}), "
-                  f"opened {_time(a.opened_at)}" for a in self.articles_tried]
+        lines += [
+            f"- {a.article_id} ({a.lang}{', revision ' + a.revision if a.revision else ''}), "
+            f"opened {_time(a.opened_at)}"
+            for a in self.articles_tried
+        ]
         lines += ["", f"Searches ({len(self.searches)}):"]
         lines += [f"- {_time(s.at)}: {json.dumps(s.query, ensure_ascii=False)}" for s in self.searches]
         lines += ["", f"Agent notes ({len(self.notes)}):"]
@@ -141,9 +164,12 @@ def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = Non
     case_id = check_id("case_id", case_id)
     with db.session_scope(engine, readonly=True) as session:  # case and events from one snapshot
         case = _case(session, _find(session, case_id))
-        events = session.execute(select(CaseEventRow, UserRow.display_name)
-                                 .join(UserRow, UserRow.id == CaseEventRow.actor_id)
-                                 .where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)).all()
+        events = session.execute(
+            select(CaseEventRow, UserRow.display_name)
+            .join(UserRow, UserRow.id == CaseEventRow.actor_id)
+            .where(CaseEventRow.case_id == case_id)
+            .order_by(CaseEventRow.id)
+        ).all()
         versions = articles_at(session, {e.revision for e, _ in events if e.revision})
     ticked: dict[tuple[str, str, int], tuple[datetime, str | None, str | None]] = {}
     opened: dict[tuple[str, str], tuple[datetime, str | None]] = {}
@@ -171,11 +197,23 @@ def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = Non
         else:
             texts = _step_texts(step_text, article_id, lang, number)
         steps.append(HandoffStep(article_id, lang, number, at, *texts, result=result, revision=revision))
-    return Handoff(case.id, case.customer_ref, case.channel, case.problem, case.connection_type, case.status,
-                   case.agent_name, case.opened_at, escalated_at if case.status == "escalated" else None,
-                   case.escalation_team, case.escalation_reason, tuple(steps),
-                   tuple(HandoffArticle(a, lang, at, revision) for (a, lang), (at, revision) in opened.items()),
-                   tuple(searches), tuple(notes))
+    return Handoff(
+        case.id,
+        case.customer_ref,
+        case.channel,
+        case.problem,
+        case.connection_type,
+        case.status,
+        case.agent_name,
+        case.opened_at,
+        escalated_at if case.status == "escalated" else None,
+        case.escalation_team,
+        case.escalation_reason,
+        tuple(steps),
+        tuple(HandoffArticle(a, lang, at, revision) for (a, lang), (at, revision) in opened.items()),
+        tuple(searches),
+        tuple(notes),
+    )
 
 
 def _texts_at(version, number: int) -> tuple:

@@ -23,16 +23,24 @@ _INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 def check_version(article_id: str, lang: str, version: Article | None) -> None:
     """Refuse a version that is not of the article the event names."""
     if version is not None and (version.id, version.lang) != (article_id, lang):
-        raise InvalidInput("revision", f"revision {version.revision} is of {version.id} ({version.lang}), "
-                                       f"not of {article_id} ({lang}); reload the article")
+        raise InvalidInput(
+            "revision",
+            f"revision {version.revision} is of {version.id} ({version.lang}), "
+            f"not of {article_id} ({lang}); reload the article",
+        )
 
 
 def remember(session: Session, version: Article) -> str:
     """Keep this version's text (once; concurrent writers of the same revision are fine); its revision id."""
     if not version.text:
         raise InvalidInput("revision", f"the text of {version.id} ({version.lang}) is not known; reload the article")
-    values = {"revision": version.revision, "article_id": version.id, "lang": version.lang,
-              "text": version.text, "first_seen": db.utcnow()}
+    values = {
+        "revision": version.revision,
+        "article_id": version.id,
+        "lang": version.lang,
+        "text": version.text,
+        "first_seen": db.utcnow(),
+    }
     insert = _INSERT[session.get_bind().dialect.name]
     session.execute(insert(ArticleRevisionRow).values(**values).on_conflict_do_nothing(index_elements=["revision"]))
     return version.revision
@@ -44,12 +52,16 @@ def articles_at(engine_or_session: Engine | Session, revisions: set[str]) -> dic
     if not wanted:
         return {}
     if isinstance(engine_or_session, Session):
-        rows = engine_or_session.execute(select(ArticleRevisionRow.revision, ArticleRevisionRow.text)
-                                         .where(ArticleRevisionRow.revision.in_(wanted))).all()
+        rows = engine_or_session.execute(
+            select(ArticleRevisionRow.revision, ArticleRevisionRow.text).where(ArticleRevisionRow.revision.in_(wanted))
+        ).all()
     else:
         with db.session_scope(engine_or_session, readonly=True) as session:
-            rows = session.execute(select(ArticleRevisionRow.revision, ArticleRevisionRow.text)
-                                   .where(ArticleRevisionRow.revision.in_(wanted))).all()
+            rows = session.execute(
+                select(ArticleRevisionRow.revision, ArticleRevisionRow.text).where(
+                    ArticleRevisionRow.revision.in_(wanted)
+                )
+            ).all()
     found = {}
     for revision, text in rows:
         try:

@@ -17,14 +17,17 @@ ORDER = ("index", "search", "start", "serve", "user", "show", "lint", "eval", "b
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="kb", description="Firstline KB: search procedures for first-line ISP support.",
-        epilog="Example: kb search \"fibre box shows red LOS light\" -k 3. "
-               "Paths: KB_ARTICLES (default ./articles), KB_INDEX (default ./index); model: KB_MODEL.")
+        prog="kb",
+        description="Firstline KB: search procedures for first-line ISP support.",
+        epilog='Example: kb search "fibre box shows red LOS light" -k 3. '
+        "Paths: KB_ARTICLES (default ./articles), KB_INDEX (default ./index); model: KB_MODEL.",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name in sorted(COMMANDS, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
         _, help_text, example, arguments, paths = COMMANDS[name]
-        sp = sub.add_parser(name, help=help_text, description=help_text.capitalize() + ".",
-                            epilog=f"Example: {example}")
+        sp = sub.add_parser(
+            name, help=help_text, description=help_text.capitalize() + ".", epilog=f"Example: {example}"
+        )
         if "articles" in paths:
             sp.add_argument("--articles", help="article folder (default: $KB_ARTICLES or ./articles)")
         if "index" in paths:
@@ -48,4 +51,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-

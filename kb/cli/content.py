@@ -14,24 +14,26 @@ def _show_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--lang", choices=["nl", "en"], help="language version to show")
 
 
-@command("show", "print one article (the agent's language first)", "kb show dsl-no-sync --lang nl",
-         _show_arguments)
+@command("show", "print one article (the agent's language first)", "kb show dsl-no-sync --lang nl", _show_arguments)
 def cmd_show(args) -> int:
     from kb.content.articles import load_articles
 
     found = [a for a in load_articles(articles_dir(args), include_drafts=True) if a.id == args.id]
     if not found:
-        print(f"error: no article with id '{args.id}' in {articles_dir(args)}; "
-              "`kb search` finds ids", file=sys.stderr)
+        print(f"error: no article with id '{args.id}' in {articles_dir(args)}; `kb search` finds ids", file=sys.stderr)
         return 2
-    chosen = next((a for a in found if a.lang == args.lang), found[0]) if args.lang else \
-        sorted(found, key=lambda a: a.lang)[0]
+    chosen = (
+        next((a for a in found if a.lang == args.lang), found[0])
+        if args.lang
+        else sorted(found, key=lambda a: a.lang)[0]
+    )
     other = ", ".join(sorted(a.lang for a in found if a is not chosen))
     print(f"# {chosen.title}\n")
-    print(f"id: {chosen.id} · lang: {chosen.lang} · category: {chosen.category} · "
-          f"connection: {', '.join(chosen.connections)} · escalate to: {chosen.escalate_to} · "
-          f"status: {chosen.status} · updated: {chosen.get('updated')}"
-          + (f" · also in: {other}" if other else ""))
+    print(
+        f"id: {chosen.id} · lang: {chosen.lang} · category: {chosen.category} · "
+        f"connection: {', '.join(chosen.connections)} · escalate to: {chosen.escalate_to} · "
+        f"status: {chosen.status} · updated: {chosen.get('updated')}" + (f" · also in: {other}" if other else "")
+    )
     print(chosen.body.rstrip())
     return 0
 
@@ -40,8 +42,7 @@ def _lint_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("paths", nargs="*", help="files or folders (default: the article folder)")
 
 
-@command("lint", "check articles: schema, sections, steps, ids, both languages", "kb lint articles/nl",
-         _lint_arguments)
+@command("lint", "check articles: schema, sections, steps, ids, both languages", "kb lint articles/nl", _lint_arguments)
 def cmd_lint(args) -> int:
     from kb.content.lint import lint_paths
 

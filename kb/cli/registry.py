@@ -15,9 +15,11 @@ def command(name: str, help: str, example: str, arguments=None, paths: tuple[str
     `arguments(parser)` adds the command's own arguments; `paths` names the shared options it takes
     (`articles`: --articles; `index`: --index and --model).
     """
+
     def wrap(fn):
         COMMANDS[name] = (fn, help, example, arguments, paths)
         return fn
+
     return wrap
 
 

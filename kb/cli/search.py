@@ -17,24 +17,34 @@ def build(args, embedder=None):
     from kb.search.embedding import load_embedder
 
     embedder = embedder or load_embedder(getattr(args, "model", None))
-    return build_index(articles_dir(args), index_dir(args), embedder, progress=progress,
-                       force=getattr(args, "force", False)), embedder
+    return build_index(
+        articles_dir(args), index_dir(args), embedder, progress=progress, force=getattr(args, "force", False)
+    ), embedder
 
 
 def _index_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
 
 
-@command("index", "build the search index from the articles and publish it atomically",
-         "kb index --force", _index_arguments, INDEX_PATHS)
+@command(
+    "index",
+    "build the search index from the articles and publish it atomically",
+    "kb index --force",
+    _index_arguments,
+    INDEX_PATHS,
+)
 def cmd_index(args) -> int:
     report, _ = build(args)
     if report.skipped:
-        print(f"index is up to date: {report.articles} articles, {report.chunks} chunks "
-              f"(bundle {report.name}); use --force to rebuild")
+        print(
+            f"index is up to date: {report.articles} articles, {report.chunks} chunks "
+            f"(bundle {report.name}); use --force to rebuild"
+        )
     else:
-        print(f"published bundle {report.name}: {report.articles} articles, {report.chunks} chunks, "
-              f"{report.embedded} embedded, {report.reused} from cache, {report.seconds:.2f} s")
+        print(
+            f"published bundle {report.name}: {report.articles} articles, {report.chunks} chunks, "
+            f"{report.embedded} embedded, {report.reused} from cache, {report.seconds:.2f} s"
+        )
     return 0
 
 
@@ -57,19 +67,34 @@ def print_result(result, as_json: bool) -> None:
         snippet = " ".join(hit.chunk.text.split())
         print(f"    {where}: {snippet[:150]}{'...' if len(snippet) > 150 else ''}")
     label = "weak: no good match, consider escalating or flagging a content gap" if result.weak else "good"
-    print(f"confidence {result.confidence:.2f} ({label}); {result.total_ms:.1f} ms "
-          f"(embedding {result.embed_ms:.1f} ms)")
+    print(
+        f"confidence {result.confidence:.2f} ({label}); {result.total_ms:.1f} ms (embedding {result.embed_ms:.1f} ms)"
+    )
 
 
 def result_to_dict(result) -> dict:
     return {
-        "query": result.query, "lang": result.lang, "mode": result.mode,
-        "confidence": result.confidence, "weak": result.weak,
-        "timing_ms": {"total": result.total_ms, "embedding": result.embed_ms}, "bundle": result.bundle,
-        "hits": [{"id": h.article_id, "lang": h.lang, "title": h.title, "category": h.category,
-                  "connections": list(h.connections), "score": h.score, "dense": h.dense, "bm25": h.bm25,
-                  "match": {"kind": h.chunk.kind, "step": h.chunk.step, "heading": h.chunk.heading,
-                            "text": h.chunk.text}} for h in result.hits],
+        "query": result.query,
+        "lang": result.lang,
+        "mode": result.mode,
+        "confidence": result.confidence,
+        "weak": result.weak,
+        "timing_ms": {"total": result.total_ms, "embedding": result.embed_ms},
+        "bundle": result.bundle,
+        "hits": [
+            {
+                "id": h.article_id,
+                "lang": h.lang,
+                "title": h.title,
+                "category": h.category,
+                "connections": list(h.connections),
+                "score": h.score,
+                "dense": h.dense,
+                "bm25": h.bm25,
+                "match": {"kind": h.chunk.kind, "step": h.chunk.step, "heading": h.chunk.heading, "text": h.chunk.text},
+            }
+            for h in result.hits
+        ],
     }
 
 
@@ -78,32 +103,50 @@ def _search_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--lang", choices=["nl", "en"], help="the agent's language (preferred in results)")
     sp.add_argument("--only-lang", action="store_true", help="show only articles in --lang")
     sp.add_argument("--category", help="only this category (connectivity, wifi, router, ...)")
-    sp.add_argument("--connection", choices=["fibre", "dsl", "cable", "any"],
-                    help="only articles for this connection type")
+    sp.add_argument(
+        "--connection", choices=["fibre", "dsl", "cable", "any"], help="only articles for this connection type"
+    )
     sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("-k", type=int, default=5, help="number of articles (default 5)")
 
 
-@command("search", "search the knowledge base for a customer's problem",
-         'kb search "intrnet dood sinds onweer" --lang nl -k 3', _search_arguments, INDEX_PATHS)
+@command(
+    "search",
+    "search the knowledge base for a customer's problem",
+    'kb search "intrnet dood sinds onweer" --lang nl -k 3',
+    _search_arguments,
+    INDEX_PATHS,
+)
 def cmd_search(args) -> int:
     searcher = open_searcher(args)
-    result = searcher.search(args.query, k=args.k, lang=args.lang, only_lang=args.only_lang,
-                             category=args.category, connection=args.connection, mode=args.mode)
+    result = searcher.search(
+        args.query,
+        k=args.k,
+        lang=args.lang,
+        only_lang=args.only_lang,
+        category=args.category,
+        connection=args.connection,
+        mode=args.mode,
+    )
     print_result(result, args.json)
     return 0
 
 
 def _eval_arguments(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("file", help="JSON Lines: {\"query\": ..., \"expected\": [ids], \"lang\": \"nl\"}")
+    sp.add_argument("file", help='JSON Lines: {"query": ..., "expected": [ids], "lang": "nl"}')
     sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("--misses", action="store_true", help="list the queries not in the top 3")
 
 
-@command("eval", "measure hit@1/3/5 and MRR@10 on a JSON Lines file of labelled queries",
-         "kb eval tests/eval/queries.jsonl --mode hybrid --json", _eval_arguments, INDEX_PATHS)
+@command(
+    "eval",
+    "measure hit@1/3/5 and MRR@10 on a JSON Lines file of labelled queries",
+    "kb eval tests/eval/queries.jsonl --mode hybrid --json",
+    _eval_arguments,
+    INDEX_PATHS,
+)
 def cmd_eval(args) -> int:
     from kb.search.evaluation import evaluate, read_eval_file
 
@@ -113,15 +156,21 @@ def cmd_eval(args) -> int:
         print(json.dumps(report.metrics, indent=2))
         return 0
     m = report.metrics
-    print(f"{args.mode}: {m['count']} queries  hit@1 {m['hit@1']:.3f}  hit@3 {m['hit@3']:.3f}  "
-          f"hit@5 {m['hit@5']:.3f}  mrr@10 {m['mrr@10']:.3f}")
+    print(
+        f"{args.mode}: {m['count']} queries  hit@1 {m['hit@1']:.3f}  hit@3 {m['hit@3']:.3f}  "
+        f"hit@5 {m['hit@5']:.3f}  mrr@10 {m['mrr@10']:.3f}"
+    )
     for lang, lm in m["by_lang"].items():
-        print(f"  {lang}: {lm['count']} queries  hit@1 {lm['hit@1']:.3f}  hit@3 {lm['hit@3']:.3f}  "
-              f"hit@5 {lm['hit@5']:.3f}  mrr@10 {lm['mrr@10']:.3f}")
+        print(
+            f"  {lang}: {lm['count']} queries  hit@1 {lm['hit@1']:.3f}  hit@3 {lm['hit@3']:.3f}  "
+            f"hit@5 {lm['hit@5']:.3f}  mrr@10 {lm['mrr@10']:.3f}"
+        )
     if args.misses:
         for miss in report.misses:
-            print(f"  line {miss['line']}: {miss['query']!r} expected {miss['expected']} "
-                  f"got {miss['got']} (rank {miss['rank']})")
+            print(
+                f"  line {miss['line']}: {miss['query']!r} expected {miss['expected']} "
+                f"got {miss['got']} (rank {miss['rank']})"
+            )
     return 0
 
 
@@ -131,13 +180,23 @@ def _bench_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--runs", type=int, default=200, help="timed searches per mode")
 
 
-@command("bench", "measure search latency, embedding time, build throughput and re-index time",
-         "kb bench --json", _bench_arguments, INDEX_PATHS)
+@command(
+    "bench",
+    "measure search latency, embedding time, build throughput and re-index time",
+    "kb bench --json",
+    _bench_arguments,
+    INDEX_PATHS,
+)
 def cmd_bench(args) -> int:
     from kb.search.bench import run_bench
 
-    results = run_bench(articles_dir(args), model=args.model, synthetic_articles=args.synthetic,
-                        runs=args.runs, log=None if args.json else print)
+    results = run_bench(
+        articles_dir(args),
+        model=args.model,
+        synthetic_articles=args.synthetic,
+        runs=args.runs,
+        log=None if args.json else print,
+    )
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

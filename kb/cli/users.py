@@ -8,8 +8,10 @@ import sys
 from kb.cli.registry import command, database_url
 
 USER_ACTIONS = {
-    "add": ("add a user; prints a generated password unless --password-stdin is given",
-            "kb user add anna.devries --role agent --name \"Anna de Vries\" --language nl"),
+    "add": (
+        "add a user; prints a generated password unless --password-stdin is given",
+        'kb user add anna.devries --role agent --name "Anna de Vries" --language nl',
+    ),
     "set-role": ("give a user another role", "kb user set-role anna.devries editor"),
     "disable": ("stop a user from signing in (their cases stay)", "kb user disable demo-agent"),
     "enable": ("let a disabled user sign in again", "kb user enable anna.devries"),
@@ -21,8 +23,9 @@ ROLE_HELP = "agent, editor, analyst or admin"
 def _user_arguments(sp: argparse.ArgumentParser) -> None:
     actions = sp.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action, (help_text, example) in USER_ACTIONS.items():
-        ap = actions.add_parser(action, help=help_text, description=help_text.capitalize() + ".",
-                                epilog=f"Example: {example}")
+        ap = actions.add_parser(
+            action, help=help_text, description=help_text.capitalize() + ".", epilog=f"Example: {example}"
+        )
         if action != "list":
             ap.add_argument("username", help="user name: 3-64 of a-z 0-9 . _ -")
         if action == "add":
@@ -30,16 +33,20 @@ def _user_arguments(sp: argparse.ArgumentParser) -> None:
             ap.add_argument("--name", help="full name shown in the app (default: the user name)")
             ap.add_argument("--language", choices=["nl", "en"], help="interface language (default: browser's)")
             ap.add_argument("--team", help="the user's team, e.g. helpdesk-a")
-            ap.add_argument("--password-stdin", action="store_true",
-                            help="read the password from the first line of standard input")
+            ap.add_argument(
+                "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+            )
         if action == "set-role":
             ap.add_argument("role", help=ROLE_HELP)
 
 
-
-
-@command("user", "manage web users: add, set-role, disable, enable, list",
-         "kb user add anna.devries --role agent --name \"Anna de Vries\"", _user_arguments, ())
+@command(
+    "user",
+    "manage web users: add, set-role, disable, enable, list",
+    'kb user add anna.devries --role agent --name "Anna de Vries"',
+    _user_arguments,
+    (),
+)
 def cmd_user(args) -> int:
     import kb.identity.users as users
     from kb.store.engine import make_engine, upgrade
@@ -48,8 +55,9 @@ def cmd_user(args) -> int:
     upgrade(engine)
     if args.action == "add":
         password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else _new_password()
-        user = users.create_user(engine, args.username, password, args.role, display_name=args.name,
-                                 language=args.language, team=args.team)
+        user = users.create_user(
+            engine, args.username, password, args.role, display_name=args.name, language=args.language, team=args.team
+        )
         print(f"added {user.username} ({user.role})")
         if not args.password_stdin:
             print(f"password: {password}  (shown only now)")
@@ -74,5 +82,7 @@ def _print_users(found) -> None:
     if not found:
         print("no users yet; add one with `kb user add NAME --role admin`")
     for u in found:
-        print(f"{u.username:<24} {u.role:<8} {'active' if u.is_active else 'disabled':<9} "
-              f"{u.language or '-':<3} {u.team or '-':<16} {u.display_name}")
+        print(
+            f"{u.username:<24} {u.role:<8} {'active' if u.is_active else 'disabled':<9} "
+            f"{u.language or '-':<3} {u.team or '-':<16} {u.display_name}"
+        )

@@ -23,8 +23,9 @@ class WebAppMissing(KBError):
 def _web(name: str):
     found = [ep for ep in entry_points(group="firstline_kb.web") if ep.name == name]
     if not found:
-        raise WebAppMissing(f"`kb {name}` needs the web app, which is not installed; "
-                            "run the README's install command (`make install`)")
+        raise WebAppMissing(
+            f"`kb {name}` needs the web app, which is not installed; run the README's install command (`make install`)"
+        )
     return found[0].load()
 
 
@@ -35,17 +36,26 @@ def _start_arguments(sp: argparse.ArgumentParser) -> None:
 def _serve_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sp.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    sp.add_argument("--workers", type=int, default=2, help="worker processes, each with its own model "
-                                                           "(default 2)")
+    sp.add_argument("--workers", type=int, default=2, help="worker processes, each with its own model (default 2)")
 
 
-@command("start", "first run on one machine: build the index, prepare the database, start the web app",
-         "kb start --port 5000", _start_arguments, WEB_PATHS)
+@command(
+    "start",
+    "first run on one machine: build the index, prepare the database, start the web app",
+    "kb start --port 5000",
+    _start_arguments,
+    WEB_PATHS,
+)
 def cmd_start(args) -> int:
     return _web("start")(args)
 
 
-@command("serve", "run the web app with gunicorn (several workers, for a team)",
-         "kb serve --host 0.0.0.0 --port 8000 --workers 4", _serve_arguments, WEB_PATHS)
+@command(
+    "serve",
+    "run the web app with gunicorn (several workers, for a team)",
+    "kb serve --host 0.0.0.0 --port 8000 --workers 4",
+    _serve_arguments,
+    WEB_PATHS,
+)
 def cmd_serve(args) -> int:
     return _web("serve")(args)

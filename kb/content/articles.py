@@ -147,12 +147,15 @@ def read_text(path: Path) -> str:
     except OSError as exc:
         raise ArticleError(path, 1, f"cannot read file: {exc.strerror}") from exc
     if size > MAX_FILE_BYTES:
-        raise ArticleError(path, 1, f"file is {size} bytes, more than the 1 MiB limit",
-                           "split the article or remove pasted binary content")
+        raise ArticleError(
+            path,
+            1,
+            f"file is {size} bytes, more than the 1 MiB limit",
+            "split the article or remove pasted binary content",
+        )
     data = path.read_bytes()
     if b"\x00" in data:
-        raise ArticleError(path, 1, "file is binary, not Markdown text",
-                           "articles are UTF-8 Markdown files")
+        raise ArticleError(path, 1, "file is binary, not Markdown text", "articles are UTF-8 Markdown files")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -168,20 +171,25 @@ def parse_article(text: str, path: str | Path = "<text>") -> Article:
         raise ArticleError(path, 1, "file is empty", "start with a '---' front matter block")
     match = _FRONT_MATTER.match(text)
     if not match:
-        raise ArticleError(path, 1, "no front matter found",
-                           "the file must start with '---', the YAML fields, and a closing '---'")
+        raise ArticleError(
+            path, 1, "no front matter found", "the file must start with '---', the YAML fields, and a closing '---'"
+        )
     try:
         meta = yaml.safe_load(match.group(1) or "") or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ArticleError(path, line, f"front matter is not valid YAML: {problem}",
-                           "quote values that contain ':' or start with a special character") from exc
+        raise ArticleError(
+            path,
+            line,
+            f"front matter is not valid YAML: {problem}",
+            "quote values that contain ':' or start with a special character",
+        ) from exc
     if not isinstance(meta, dict):
         raise ArticleError(path, 2, "front matter must be a mapping of 'field: value' lines")
     meta = {str(k): _plain(v) for k, v in meta.items()}
-    body = text[match.end():]
+    body = text[match.end() :]
     body_line = text[: match.end()].count("\n") + 1
     lang = str(meta.get("lang", ""))
     sections = _split_sections(body, body_line, lang)
@@ -231,8 +239,14 @@ def _parse_steps(section: Section, lang: str) -> tuple[Step, ...]:
 
     def flush():
         if current is not None:
-            steps.append(Step(current["n"], " ".join(current["action"]).strip(),
-                              " ".join(current["expected"]).strip(), current["line"]))
+            steps.append(
+                Step(
+                    current["n"],
+                    " ".join(current["action"]).strip(),
+                    " ".join(current["expected"]).strip(),
+                    current["line"],
+                )
+            )
 
     for offset, raw in enumerate(section.text.splitlines(), start=section.text_line):
         m = _STEP.match(raw)
@@ -249,7 +263,7 @@ def _parse_steps(section: Section, lang: str) -> tuple[Step, ...]:
             continue
         plain = stripped.replace("**", "")
         if plain.lower().startswith(prefix):
-            current["expected"].append(plain[len(prefix):].strip())
+            current["expected"].append(plain[len(prefix) :].strip())
             continue
         (current["expected"] if current["expected"] else current["action"]).append(stripped)
     flush()

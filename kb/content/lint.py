@@ -7,12 +7,35 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.content.articles import (CATEGORIES, CONNECTIONS, EXPECTED_PREFIX, LANGUAGES, SECTION_HEADINGS,
-                         STATUSES, TEAMS, Article, article_files, parse_article, read_text)
+from kb.content.articles import (
+    CATEGORIES,
+    CONNECTIONS,
+    EXPECTED_PREFIX,
+    LANGUAGES,
+    SECTION_HEADINGS,
+    STATUSES,
+    TEAMS,
+    Article,
+    article_files,
+    parse_article,
+    read_text,
+)
 from kb.errors import ArticleError
 
-REQUIRED_FIELDS = ("id", "lang", "title", "category", "tags", "symptoms", "applies_to",
-                   "escalate_to", "related", "status", "updated", "owner")
+REQUIRED_FIELDS = (
+    "id",
+    "lang",
+    "title",
+    "category",
+    "tags",
+    "symptoms",
+    "applies_to",
+    "escalate_to",
+    "related",
+    "status",
+    "updated",
+    "owner",
+)
 # Optional: who last reviewed the article, and when (YYYY-MM-DD).
 OPTIONAL_FIELDS = ("reviewed_by", "reviewed_at")
 KNOWN_FIELDS = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
@@ -42,8 +65,7 @@ def lint_paths(targets: list[Path], context_root: Path | None = None) -> list[Pr
     """
     target_files = [f for t in targets for f in article_files(Path(t))]
     missing = [t for t in targets if not Path(t).exists()]
-    problems = [Problem(str(t), 0, "no such file or directory", "give an article file or folder")
-                for t in missing]
+    problems = [Problem(str(t), 0, "no such file or directory", "give an article file or folder") for t in missing]
     context_files = article_files(context_root) if context_root and Path(context_root).is_dir() else []
     resolved_targets = {f.resolve() for f in target_files}
     parsed: dict[Path, Article] = {}
@@ -58,8 +80,7 @@ def lint_paths(targets: list[Path], context_root: Path | None = None) -> list[Pr
     for article in articles:
         if Path(article.path).resolve() in resolved_targets:
             problems.extend(check_article(article))
-    problems.extend(p for p in check_collection(articles)
-                    if Path(p.path).resolve() in resolved_targets)
+    problems.extend(p for p in check_collection(articles) if Path(p.path).resolve() in resolved_targets)
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
 
 
@@ -92,28 +113,32 @@ def check_article(a: Article) -> list[Problem]:
         if not ID_PATTERN.match(a.id):
             bad("id", f"'id' must be lowercase words joined by hyphens (found {a.meta['id']!r})")
         elif Path(a.path).stem != a.id:
-            bad("id", f"file name '{Path(a.path).name}' does not match id '{a.id}'",
-                f"rename the file to {a.id}.md")
+            bad("id", f"file name '{Path(a.path).name}' does not match id '{a.id}'", f"rename the file to {a.id}.md")
     _check_choice(a, "lang", LANGUAGES, bad)
     _check_choice(a, "category", CATEGORIES, bad)
     _check_choice(a, "escalate_to", TEAMS, bad)
     _check_choice(a, "status", STATUSES, bad)
     parent = Path(a.path).parent.name
     if a.lang in LANGUAGES and parent in LANGUAGES and parent != a.lang:
-        bad("lang", f"'lang' is '{a.lang}' but the file is in the '{parent}' folder",
-            f"move it to articles/{a.lang}/ or fix 'lang'")
+        bad(
+            "lang",
+            f"'lang' is '{a.lang}' but the file is in the '{parent}' folder",
+            f"move it to articles/{a.lang}/ or fix 'lang'",
+        )
     for name in ("tags", "symptoms", "related"):
         value = a.meta.get(name)
         if value is None:
             continue
         if not isinstance(value, list):
-            bad(name, f"'{name}' must be a list of text values",
-                f"write it as {name}: [a, b] or one '- item' per line")
+            bad(name, f"'{name}' must be a list of text values", f"write it as {name}: [a, b] or one '- item' per line")
             continue
         for position, item in enumerate(value, start=1):
             if not isinstance(item, str):
-                bad(name, f"'{name}' item {position} is {type(item).__name__} {item!r}, not text",
-                    f"put it in quotes: \"{item}\"")
+                bad(
+                    name,
+                    f"'{name}' item {position} is {type(item).__name__} {item!r}, not text",
+                    f'put it in quotes: "{item}"',
+                )
     if isinstance(a.meta.get("symptoms"), list) and not a.meta["symptoms"]:
         bad("symptoms", "'symptoms' is empty", "add the phrases customers use for this problem")
     _check_applies_to(a, bad)
@@ -143,14 +168,20 @@ def _check_applies_to(a: Article, bad) -> None:
     if isinstance(value, dict):
         unknown = set(value) - {"connection", "devices"}
         if unknown:
-            bad("applies_to", f"'applies_to' has unknown keys: {', '.join(sorted(map(str, unknown)))}",
-                "use 'connection' and optionally 'devices'")
+            bad(
+                "applies_to",
+                f"'applies_to' has unknown keys: {', '.join(sorted(map(str, unknown)))}",
+                "use 'connection' and optionally 'devices'",
+            )
         connections = value.get("connection")
     else:
         connections = value
     if not isinstance(connections, list) or not connections:
-        bad("applies_to", "'applies_to.connection' must be a non-empty list",
-            f"for example connection: [fibre, dsl] (choices: {', '.join(CONNECTIONS)})")
+        bad(
+            "applies_to",
+            "'applies_to.connection' must be a non-empty list",
+            f"for example connection: [fibre, dsl] (choices: {', '.join(CONNECTIONS)})",
+        )
         return
     for c in connections:
         if str(c) not in CONNECTIONS:
@@ -163,30 +194,53 @@ def _check_body(a: Article) -> list[Problem]:
     kinds = [s.kind for s in a.sections if s.kind != "other"]
     for kind, heading in headings.items():
         if kind not in kinds:
-            out.append(Problem(a.path, a.body_line, f"missing section '## {heading}'",
-                               "required sections: " + ", ".join(f"## {h}" for h in headings.values())))
+            out.append(
+                Problem(
+                    a.path,
+                    a.body_line,
+                    f"missing section '## {heading}'",
+                    "required sections: " + ", ".join(f"## {h}" for h in headings.values()),
+                )
+            )
     present = [k for k in headings if k in kinds]
     if kinds != present and len(set(kinds)) == len(kinds):
-        out.append(Problem(a.path, a.body_line, "sections are out of order",
-                           "order: " + ", ".join(headings.values())))
+        out.append(Problem(a.path, a.body_line, "sections are out of order", "order: " + ", ".join(headings.values())))
     for section in a.sections:
         if section.kind != "other" and not section.text.strip():
             out.append(Problem(a.path, section.line, f"section '## {section.heading}' is empty"))
     steps_section = a.section("steps")
     if steps_section is not None and steps_section.text.strip():
         if not a.steps:
-            out.append(Problem(a.path, steps_section.line, "section has no numbered steps",
-                               "write steps as '1. action' with an indented 'Expected:' line"))
+            out.append(
+                Problem(
+                    a.path,
+                    steps_section.line,
+                    "section has no numbered steps",
+                    "write steps as '1. action' with an indented 'Expected:' line",
+                )
+            )
         prefix = EXPECTED_PREFIX[a.lang]
         for position, step in enumerate(a.steps, start=1):
             if step.number != position:
-                out.append(Problem(a.path, step.line, f"step numbered {step.number}, expected {position}",
-                                   "number the steps 1, 2, 3, ... without gaps"))
+                out.append(
+                    Problem(
+                        a.path,
+                        step.line,
+                        f"step numbered {step.number}, expected {position}",
+                        "number the steps 1, 2, 3, ... without gaps",
+                    )
+                )
             if not step.action:
                 out.append(Problem(a.path, step.line, f"step {step.number} has no action"))
             if not step.expected:
-                out.append(Problem(a.path, step.line, f"step {step.number} has no expected result",
-                                   f"add an indented line '{prefix} ...' under the step"))
+                out.append(
+                    Problem(
+                        a.path,
+                        step.line,
+                        f"step {step.number} has no expected result",
+                        f"add an indented line '{prefix} ...' under the step",
+                    )
+                )
     return out
 
 
@@ -198,9 +252,14 @@ def check_collection(articles: list[Article]) -> list[Problem]:
     for a in articles:
         key = (a.id, a.lang)
         if key in seen:
-            out.append(Problem(a.path, _field_line(a, "id"),
-                               f"duplicate article: id '{a.id}' in '{a.lang}' is also {seen[key].path}",
-                               "give one of them another id"))
+            out.append(
+                Problem(
+                    a.path,
+                    _field_line(a, "id"),
+                    f"duplicate article: id '{a.id}' in '{a.lang}' is also {seen[key].path}",
+                    "give one of them another id",
+                )
+            )
         else:
             seen[key] = a
         by_id.setdefault(a.id, set()).add(a.lang)
@@ -209,11 +268,22 @@ def check_collection(articles: list[Article]) -> list[Problem]:
             continue
         for lang in LANGUAGES:
             if lang not in by_id.get(a.id, set()):
-                out.append(Problem(a.path, _field_line(a, "id"),
-                                   f"no {LANGUAGE_NAMES[lang]} version of '{a.id}'",
-                                   f"add articles/{lang}/{a.id}.md with the same id"))
+                out.append(
+                    Problem(
+                        a.path,
+                        _field_line(a, "id"),
+                        f"no {LANGUAGE_NAMES[lang]} version of '{a.id}'",
+                        f"add articles/{lang}/{a.id}.md with the same id",
+                    )
+                )
         for rid in a.related:
             if isinstance(rid, str) and rid not in by_id and rid != a.id:
-                out.append(Problem(a.path, _field_line(a, "related"), f"'related' names unknown article '{rid}'",
-                                   "use the id of an existing article"))
+                out.append(
+                    Problem(
+                        a.path,
+                        _field_line(a, "related"),
+                        f"'related' names unknown article '{rid}'",
+                        "use the id of an existing article",
+                    )
+                )
     return out

@@ -17,13 +17,46 @@ import nh3
 
 from kb.content.articles import EXPECTED_PREFIX, Article
 
-BLOCK_TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4", "h5",
-    "h6", "hr", "i", "kbd", "li", "mark", "ol", "p", "pre", "s", "strong", "sub", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
-})
-INLINE_TAGS = frozenset({"a", "abbr", "b", "br", "code", "del", "em", "i", "kbd", "mark", "s",
-                         "strong", "sub", "sup"})
+BLOCK_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "dd",
+        "del",
+        "dl",
+        "dt",
+        "em",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
+INLINE_TAGS = frozenset({"a", "abbr", "b", "br", "code", "del", "em", "i", "kbd", "mark", "s", "strong", "sub", "sup"})
 ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists")
@@ -32,8 +65,14 @@ _OUTER_P = re.compile(r"\A<p>(.*)</p>\Z", re.S)
 
 def sanitise(fragment: str, inline: bool = False) -> str:
     """Keep only allow-listed tags, attributes and URL schemes; links get rel="noopener noreferrer"."""
-    return nh3.clean(fragment, tags=set(INLINE_TAGS if inline else BLOCK_TAGS), attributes=ATTRIBUTES,
-                     url_schemes=set(URL_SCHEMES), link_rel="noopener noreferrer", strip_comments=True)
+    return nh3.clean(
+        fragment,
+        tags=set(INLINE_TAGS if inline else BLOCK_TAGS),
+        attributes=ATTRIBUTES,
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
 
 
 def markdown_html(text: str) -> str:
@@ -71,9 +110,9 @@ class RenderedArticle:
     """An article ready for a page: every `*html` field is sanitised and safe to insert as is."""
 
     article: Article
-    sections: tuple[RenderedSection, ...]   # all level-2 sections, in the article's order
-    steps: tuple[RenderedStep, ...]         # the steps section as a checklist (empty if none parsed)
-    expected_label: str                     # "Expected:" in the article's language
+    sections: tuple[RenderedSection, ...]  # all level-2 sections, in the article's order
+    steps: tuple[RenderedStep, ...]  # the steps section as a checklist (empty if none parsed)
+    expected_label: str  # "Expected:" in the article's language
 
     def section(self, kind: str) -> RenderedSection | None:
         return next((s for s in self.sections if s.kind == kind), None)
@@ -82,8 +121,10 @@ class RenderedArticle:
 def render_article(article: Article) -> RenderedArticle:
     """Render an article's sections and steps to sanitised HTML."""
     sections = tuple(RenderedSection(s.kind, s.heading, markdown_html(s.text)) for s in article.sections)
-    steps = tuple(RenderedStep(s.number, inline_html(s.action), inline_html(s.expected) if s.expected else "")
-                  for s in article.steps)
+    steps = tuple(
+        RenderedStep(s.number, inline_html(s.action), inline_html(s.expected) if s.expected else "")
+        for s in article.steps
+    )
     return RenderedArticle(article, sections, steps, EXPECTED_PREFIX.get(article.lang, "Expected:"))
 
 

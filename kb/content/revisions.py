@@ -47,8 +47,13 @@ class Snapshot:
         """One JSON line per version: id, lang, revision, the path it came from, and its text."""
         with open(path, "w", encoding="utf-8") as fh:
             for (aid, lang), a in sorted(self._by_key.items()):
-                fh.write(json.dumps({"id": aid, "lang": lang, "revision": a.revision, "path": a.path,
-                                     "text": a.text}, ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps(
+                        {"id": aid, "lang": lang, "revision": a.revision, "path": a.path, "text": a.text},
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
 
     @classmethod
     def read(cls, path: Path) -> Snapshot:

@@ -18,20 +18,32 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
-from kb.store import engine as db
 from kb.errors import InvalidInput, LoginFailed, LoginThrottled, NotFound
-from kb.store.tables import (LANGUAGES, ROLES, AuditLogRow, LoginAttemptRow, UserRow, check_choice, check_id,
-                       check_text)
+from kb.store import engine as db
+from kb.store.tables import LANGUAGES, ROLES, AuditLogRow, LoginAttemptRow, UserRow, check_choice, check_id, check_text
 
-__all__ = ["ROLES", "User", "create_user", "authenticate", "set_role", "disable_user", "enable_user",
-           "set_password", "set_language", "get_user", "list_users", "ensure_demo_users", "hash_password",
-           "verify_password"]
+__all__ = [
+    "ROLES",
+    "User",
+    "create_user",
+    "authenticate",
+    "set_role",
+    "disable_user",
+    "enable_user",
+    "set_password",
+    "set_language",
+    "get_user",
+    "list_users",
+    "ensure_demo_users",
+    "hash_password",
+    "verify_password",
+]
 
 USERNAME = re.compile(r"[a-z0-9._-]{3,64}\Z")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_USER_FAILURES = 5      # failed log-ins per user name in the window before refusing more
+MAX_USER_FAILURES = 5  # failed log-ins per user name in the window before refusing more
 MAX_ADDRESS_FAILURES = 20  # failed log-ins per address in the window before refusing more
 
 
@@ -54,8 +66,9 @@ def hash_password(password: str) -> str:
     """A salted scrypt hash of `password` as `scrypt$n$r$p$salt$hash`."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-    return (f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$"
-            f"{base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}")
+    return (
+        f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    )
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -65,8 +78,15 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                                p=int(p), dklen=len(expected), maxmem=256 * 1024 * 1024)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=256 * 1024 * 1024,
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
@@ -77,15 +97,20 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))  # unknown users cost as 
 
 def _check_username(value: object) -> str:
     if not isinstance(value, str) or not USERNAME.match(value.strip().lower()):
-        raise InvalidInput("username", "The user name must be 3 to 64 characters: lowercase letters, "
-                                       "digits, dots, hyphens or underscores (e.g. anna.devries).")
+        raise InvalidInput(
+            "username",
+            "The user name must be 3 to 64 characters: lowercase letters, "
+            "digits, dots, hyphens or underscores (e.g. anna.devries).",
+        )
     return value.strip().lower()
 
 
 def _check_password(value: object) -> str:
     if not isinstance(value, str) or not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
-        raise InvalidInput("password", f"The password must be text of {MIN_PASSWORD} to {MAX_PASSWORD} "
-                                       "characters; choose a longer one.")
+        raise InvalidInput(
+            "password",
+            f"The password must be text of {MIN_PASSWORD} to {MAX_PASSWORD} characters; choose a longer one.",
+        )
     return value
 
 
@@ -93,8 +118,15 @@ def _check_language(value: object) -> str | None:
     return None if value is None else check_choice("language", value, LANGUAGES, label="language")
 
 
-def create_user(engine: Engine, username: str, password: str, role: str, display_name: str | None = None,
-                language: str | None = None, team: str | None = None) -> User:
+def create_user(
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    language: str | None = None,
+    team: str | None = None,
+) -> User:
     """Add an active user; the display name defaults to the user name."""
     username = _check_username(username)
     password = _check_password(password)
@@ -102,9 +134,16 @@ def create_user(engine: Engine, username: str, password: str, role: str, display
     display_name = check_text("display_name", display_name, label="display name", required=False) or username
     language = _check_language(language)
     team = check_text("team", team, label="team", required=False) or None
-    row = UserRow(username=username, password_hash=hash_password(password), role=role,
-                  display_name=display_name, language=language, team=team, is_active=True,
-                  created_at=db.utcnow())
+    row = UserRow(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        display_name=display_name,
+        language=language,
+        team=team,
+        is_active=True,
+        created_at=db.utcnow(),
+    )
     try:
         with db.session_scope(engine) as session:
             if session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
@@ -138,28 +177,40 @@ def authenticate(engine: Engine, username: str, password: str, address: str) -> 
     if matches and not row.is_active:
         raise LoginFailed("This account is disabled; ask an admin to enable it.")
     if not ok:
-        raise LoginFailed(f"Wrong user name or password; check both and try again (after "
-                          f"{MAX_USER_FAILURES} failed attempts you must wait 15 minutes).")
+        raise LoginFailed(
+            f"Wrong user name or password; check both and try again (after "
+            f"{MAX_USER_FAILURES} failed attempts you must wait 15 minutes)."
+        )
     return _user(row)
 
 
 def _refuse_if_throttled(session, name: str, address: str, now: datetime) -> None:
     since = now - THROTTLE_WINDOW
-    last_success = session.scalar(select(func.max(LoginAttemptRow.at)).where(
-        LoginAttemptRow.username == name, LoginAttemptRow.succeeded.is_(True)))
+    last_success = session.scalar(
+        select(func.max(LoginAttemptRow.at)).where(
+            LoginAttemptRow.username == name, LoginAttemptRow.succeeded.is_(True)
+        )
+    )
     user_since = max(since, last_success) if last_success else since
     for column, value, start, limit, what in (
-            (LoginAttemptRow.username, name, user_since, MAX_USER_FAILURES, "this user name"),
-            (LoginAttemptRow.address, address, since, MAX_ADDRESS_FAILURES, "your address")):
-        times = session.scalars(select(LoginAttemptRow.at).where(
-            column == value, LoginAttemptRow.succeeded.is_(False), LoginAttemptRow.at > start)
-            .order_by(LoginAttemptRow.at.desc()).limit(limit)).all()
+        (LoginAttemptRow.username, name, user_since, MAX_USER_FAILURES, "this user name"),
+        (LoginAttemptRow.address, address, since, MAX_ADDRESS_FAILURES, "your address"),
+    ):
+        times = session.scalars(
+            select(LoginAttemptRow.at)
+            .where(column == value, LoginAttemptRow.succeeded.is_(False), LoginAttemptRow.at > start)
+            .order_by(LoginAttemptRow.at.desc())
+            .limit(limit)
+        ).all()
         if len(times) >= limit:
             retry_at = times[-1] + THROTTLE_WINDOW
             minutes = max(1, -(-int((retry_at - now).total_seconds()) // 60))
-            raise LoginThrottled(f"Too many failed log-ins for {what}; try again after "
-                                 f"{retry_at:%H:%M} UTC (in {minutes} minute{'s' if minutes > 1 else ''}). "
-                                 "If you forgot your password, ask an admin to set a new one.", retry_at)
+            raise LoginThrottled(
+                f"Too many failed log-ins for {what}; try again after "
+                f"{retry_at:%H:%M} UTC (in {minutes} minute{'s' if minutes > 1 else ''}). "
+                "If you forgot your password, ask an admin to set a new one.",
+                retry_at,
+            )
 
 
 def _update(engine: Engine, username: str, action: str, **changes) -> User:
@@ -172,8 +223,15 @@ def _update(engine: Engine, username: str, action: str, **changes) -> User:
         before = {key: getattr(row, key) for key in shown}
         for key, value in changes.items():
             setattr(row, key, value)
-        session.add(AuditLogRow(at=db.utcnow(), actor_id=None, action=action, target=f"user:{row.id}",
-                                detail=json.dumps({"before": before, "after": shown})))
+        session.add(
+            AuditLogRow(
+                at=db.utcnow(),
+                actor_id=None,
+                action=action,
+                target=f"user:{row.id}",
+                detail=json.dumps({"before": before, "after": shown}),
+            )
+        )
         return _user(row)
 
 
@@ -232,9 +290,19 @@ def ensure_demo_users(engine: Engine) -> list[tuple[str, str, str]]:
         if session.scalar(select(func.count()).select_from(UserRow)):
             return []
     created = [(f"demo-{role}", secrets.token_urlsafe(12), role) for role in ROLES]
-    rows = [UserRow(username=name, password_hash=hash_password(password), role=role,
-                    display_name=f"Demo {role}", language=None, team=None, is_active=True,
-                    created_at=db.utcnow()) for name, password, role in created]
+    rows = [
+        UserRow(
+            username=name,
+            password_hash=hash_password(password),
+            role=role,
+            display_name=f"Demo {role}",
+            language=None,
+            team=None,
+            is_active=True,
+            created_at=db.utcnow(),
+        )
+        for name, password, role in created
+    ]
     try:
         with db.session_scope(engine) as session:
             if session.scalar(select(func.count()).select_from(UserRow)):

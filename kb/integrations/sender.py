@@ -53,8 +53,12 @@ class Notifier:
             try:
                 report = deliver_pending(self._services.engine)
                 if report.delivered or report.retrying or report.failed:
-                    log.info("hand-off webhook: %d delivered, %d to retry, %d failed", report.delivered,
-                             report.retrying, report.failed)
+                    log.info(
+                        "hand-off webhook: %d delivered, %d to retry, %d failed",
+                        report.delivered,
+                        report.retrying,
+                        report.failed,
+                    )
             except Exception:  # noqa: BLE001 - the database may be briefly away; try again later
                 log.exception("hand-off webhook: delivery round failed")
             self._wake.wait(self._next_wait())
@@ -64,8 +68,9 @@ class Notifier:
 
         try:
             with db.session_scope(self._services.engine, readonly=True) as session:
-                due = session.scalar(select(func.min(WebhookDeliveryRow.next_attempt_at))
-                                     .where(WebhookDeliveryRow.status == "pending"))
+                due = session.scalar(
+                    select(func.min(WebhookDeliveryRow.next_attempt_at)).where(WebhookDeliveryRow.status == "pending")
+                )
         except Exception:  # noqa: BLE001
             return self.poll_seconds
         if due is None:

@@ -13,18 +13,17 @@ import logging
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import Engine, select, update
 
-from kb.store import engine as db
 from kb.errors import InvalidInput, NotFound
+from kb.store import engine as db
 from kb.store.tables import DELIVERY_STATUSES, MAX_LENGTH, CaseRow, WebhookDeliveryRow, check_choice, check_id
 
-__all__ = ["Delivery", "DeliveryReport", "queue_handoff", "deliver_pending", "list_deliveries", "http_post",
-           "backoff"]
+__all__ = ["Delivery", "DeliveryReport", "queue_handoff", "deliver_pending", "list_deliveries", "http_post", "backoff"]
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +57,18 @@ class DeliveryReport:
 
 
 def _delivery(row: WebhookDeliveryRow) -> Delivery:
-    return Delivery(row.id, row.case_id, row.url, row.status, row.attempts, row.next_attempt_at,
-                    row.last_error, row.delivered_at, row.created_at, json.loads(row.payload))
+    return Delivery(
+        row.id,
+        row.case_id,
+        row.url,
+        row.status,
+        row.attempts,
+        row.next_attempt_at,
+        row.last_error,
+        row.delivered_at,
+        row.created_at,
+        json.loads(row.payload),
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -71,8 +80,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """urllib would follow a 301/302/303 to a POST with a GET without the body, and call that delivered."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise RedirectRefused(f"the receiver redirected (HTTP {code}) to {newurl[:200]}; "
-                              "set KB_WEBHOOK_URL to the final address")
+        raise RedirectRefused(
+            f"the receiver redirected (HTTP {code}) to {newurl[:200]}; set KB_WEBHOOK_URL to the final address"
+        )
 
 
 class RedirectRefused(urllib.error.URLError):
@@ -88,8 +98,12 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 def http_post(url: str, body: bytes, timeout: float = TIMEOUT_SECONDS) -> int:
     """POST a JSON body with urllib; the HTTP status (urllib raises for 4xx and 5xx; redirects are failures)."""
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "User-Agent": "firstline-kb-handoff"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "firstline-kb-handoff"},
+    )
     with _OPENER.open(request, timeout=timeout) as response:  # noqa: S310 (scheme checked on queueing)
         response.read()
         return response.status
@@ -98,8 +112,11 @@ def http_post(url: str, body: bytes, timeout: float = TIMEOUT_SECONDS) -> int:
 def _check_url(url: object) -> str:
     parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
     if not parts or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_LENGTH["url"]:
-        raise InvalidInput("url", "The webhook URL must be an http:// or https:// address of at most "
-                                  f"{MAX_LENGTH['url']} characters, e.g. https://tickets.example.com/hook.")
+        raise InvalidInput(
+            "url",
+            "The webhook URL must be an http:// or https:// address of at most "
+            f"{MAX_LENGTH['url']} characters, e.g. https://tickets.example.com/hook.",
+        )
     return url
 
 
@@ -111,29 +128,38 @@ def queue_handoff(engine: Engine, case_id: int, url: str, payload: dict) -> Deli
     try:
         body = json.dumps(payload, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput("payload", f"The hand-off payload cannot be sent as JSON ({exc}); "
-                                      "use Handoff.as_dict().") from None
+        raise InvalidInput(
+            "payload", f"The hand-off payload cannot be sent as JSON ({exc}); use Handoff.as_dict()."
+        ) from None
     now = db.utcnow()
     with db.session_scope(engine) as session:
         if session.get(CaseRow, case_id) is None:
             raise NotFound(f"There is no case {case_id}; check the case number.")
-        row = WebhookDeliveryRow(case_id=case_id, url=url, payload=body, status="pending", attempts=0,
-                                 next_attempt_at=now, created_at=now)
+        row = WebhookDeliveryRow(
+            case_id=case_id, url=url, payload=body, status="pending", attempts=0, next_attempt_at=now, created_at=now
+        )
         session.add(row)
         session.flush()
         return _delivery(row)
 
 
-def deliver_pending(engine: Engine, post: Post | None = None, now: datetime | None = None, *,
-                    max_attempts: int = MAX_ATTEMPTS, limit: int = 50) -> DeliveryReport:
+def deliver_pending(
+    engine: Engine,
+    post: Post | None = None,
+    now: datetime | None = None,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    limit: int = 50,
+) -> DeliveryReport:
     """POST every pending delivery that is due at `now`; record each outcome. Safe to run concurrently."""
     post, now = post or http_post, now or db.utcnow()
     with db.session_scope(engine, readonly=True) as session:
-        due = session.scalars(select(WebhookDeliveryRow.id)
-                              .where(WebhookDeliveryRow.status == "pending",
-                                     WebhookDeliveryRow.next_attempt_at <= now)
-                              .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
-                              .limit(limit)).all()
+        due = session.scalars(
+            select(WebhookDeliveryRow.id)
+            .where(WebhookDeliveryRow.status == "pending", WebhookDeliveryRow.next_attempt_at <= now)
+            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+            .limit(limit)
+        ).all()
     counts = {"delivered": 0, "retrying": 0, "failed": 0}
     for delivery_id in due:
         # A round may take minutes (a slow receiver, up to `limit` deliveries): each claim and each
@@ -153,11 +179,15 @@ def _claim(engine: Engine, delivery_id: int, due: datetime, now: datetime) -> tu
     """Take the delivery for LEASE; the lease's end time is the claim's token."""
     lease = now + LEASE
     with db.session_scope(engine) as session:
-        result = session.execute(update(WebhookDeliveryRow)
-                                 .where(WebhookDeliveryRow.id == delivery_id,
-                                        WebhookDeliveryRow.status == "pending",
-                                        WebhookDeliveryRow.next_attempt_at <= due)
-                                 .values(next_attempt_at=lease))
+        result = session.execute(
+            update(WebhookDeliveryRow)
+            .where(
+                WebhookDeliveryRow.id == delivery_id,
+                WebhookDeliveryRow.status == "pending",
+                WebhookDeliveryRow.next_attempt_at <= due,
+            )
+            .values(next_attempt_at=lease)
+        )
         if result.rowcount != 1:
             return None
         row = session.get(WebhookDeliveryRow, delivery_id)
@@ -173,14 +203,16 @@ def _attempt(post: Post, url: str, body: bytes) -> str | None:
     return None if 200 <= status < 300 else f"HTTP status {status}"
 
 
-def _record(engine: Engine, delivery_id: int, lease: datetime, now: datetime, error: str | None,
-            max_attempts: int) -> str | None:
+def _record(
+    engine: Engine, delivery_id: int, lease: datetime, now: datetime, error: str | None, max_attempts: int
+) -> str | None:
     """Record the outcome, unless the lease ran out and another worker took the delivery over (None)."""
     with db.session_scope(engine) as session:
         row = session.get(WebhookDeliveryRow, delivery_id, with_for_update=True)
         if row is None or row.status != "pending" or row.next_attempt_at != lease:
-            log.warning("hand-off delivery %d: the lease ran out before the answer came; not recorded here",
-                        delivery_id)
+            log.warning(
+                "hand-off delivery %d: the lease ran out before the answer came; not recorded here", delivery_id
+            )
             return None
         row.attempts += 1
         if error is None:
@@ -192,8 +224,12 @@ def _record(engine: Engine, delivery_id: int, lease: datetime, now: datetime, er
             log.warning("hand-off delivery %d failed for good after %d attempts", delivery_id, row.attempts)
             return "failed"
         row.next_attempt_at = now + backoff(row.attempts)
-        log.info("hand-off delivery %d failed (attempt %d); next try at %s", delivery_id, row.attempts,
-                 row.next_attempt_at.isoformat())
+        log.info(
+            "hand-off delivery %d failed (attempt %d); next try at %s",
+            delivery_id,
+            row.attempts,
+            row.next_attempt_at.isoformat(),
+        )
         return "retrying"
 
 
@@ -203,7 +239,8 @@ def list_deliveries(engine: Engine, case_id: int | None = None, status: str | No
     if case_id is not None:
         query = query.where(WebhookDeliveryRow.case_id == check_id("case_id", case_id))
     if status is not None:
-        query = query.where(WebhookDeliveryRow.status == check_choice("status", status, DELIVERY_STATUSES,
-                                                                      label="delivery status"))
+        query = query.where(
+            WebhookDeliveryRow.status == check_choice("status", status, DELIVERY_STATUSES, label="delivery status")
+        )
     with db.session_scope(engine, readonly=True) as session:
         return [_delivery(row) for row in session.scalars(query)]

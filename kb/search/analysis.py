@@ -11,18 +11,22 @@ ANALYZER_VERSION = 2
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 STOPWORDS = {
-    "en": set("""a an and are as at be been but by can could did do does doing for from had has
+    "en": set(
+        """a an and are as at be been but by can could did do does doing for from had has
         have he her his how i if in into is it its just me my no not of on or our she so some
         than that the their them then there these they this to too up us was we were what when
         where which while who why will with would you your yours am any all also after before
         again get got getting keep keeps since still very really only now just been being
-        customer customers says said please help hi hello thanks""".split()),
-    "nl": set("""de het een en of maar dat die dit deze is zijn was waren ben bent wordt worden
+        customer customers says said please help hi hello thanks""".split()
+    ),
+    "nl": set(
+        """de het een en of maar dat die dit deze is zijn was waren ben bent wordt worden
         werd heb hebt heeft hebben had kan kun kunnen kon wil wilt willen moet moeten zal zou
         ik je jij u hij zij ze wij we mij me mijn jouw uw zijn haar ons onze hun hen er daar
         hier in op aan bij met van voor naar uit om over tot door als dan ook nog al wel niet
         geen nee ja wat wie waar wanneer hoe waarom welke want dus toch even heel erg meer
-        zo te na sinds sinds klant klanten zegt zei graag hallo bedankt alleen nu steeds""".split()),
+        zo te na sinds sinds klant klanten zegt zei graag hallo bedankt alleen nu steeds""".split()
+    ),
 }
 
 # Groups of words that mean the same thing to an agent, across Dutch and English and jargon.
@@ -131,9 +135,13 @@ def guess_language(text: str) -> str | None:
     return "nl" if nl > en else "en"
 
 
-_NL_HINTS = set("""doet werkt lampje lampjes storing wachtwoord traag langzaam verbinding klant
+_NL_HINTS = set(
+    """doet werkt lampje lampjes storing wachtwoord traag langzaam verbinding klant
     knippert kastje glasvezel kabel telefoon bellen monteur afspraak vergeten inloggen
-    geblokkeerd verzenden versturen ontvangen snelheid bereik zolder boven beneden""".split())
-_EN_HINTS = set("""doesnt doesn work working light lights outage password slow connection
+    geblokkeerd verzenden versturen ontvangen snelheid bereik zolder boven beneden""".split()
+)
+_EN_HINTS = set(
+    """doesnt doesn work working light lights outage password slow connection
     blinking cable phone technician appointment forgot login locked send sending receive
-    speed signal upstairs downstairs cannot can't won't""".split())
+    speed signal upstairs downstairs cannot can't won't""".split()
+)

@@ -30,9 +30,9 @@ class BM25Index:
         self._deletes: dict[str, list[str]] | None = None
 
     @classmethod
-    def build(cls, texts: list[str], langs: list[str]) -> "BM25Index":
+    def build(cls, texts: list[str], langs: list[str]) -> BM25Index:
         """Index one text per chunk, each analysed in its own language."""
-        docs = [analyze(t, lang) for t, lang in zip(texts, langs)]
+        docs = [analyze(t, lang) for t, lang in zip(texts, langs, strict=True)]
         surface: Counter = Counter()
         for text in texts:
             surface.update(set(query_words(text)))
@@ -50,23 +50,19 @@ class BM25Index:
                 rows.append(i)
                 cols.append(col[term])
                 vals.append(idf * tf * (K1 + 1) / (tf + norm))
-        matrix = sparse.csc_matrix((np.array(vals, dtype=np.float32), (rows, cols)),
-                                   shape=(n, len(vocab)))
+        matrix = sparse.csc_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=(n, len(vocab)))
         return cls(vocab, matrix, dict(surface))
 
     def save(self, folder: Path) -> None:
         m = self.matrix
-        np.savez(folder / "bm25.npz", data=m.data, indices=m.indices, indptr=m.indptr,
-                 shape=np.array(m.shape))
-        record = {"k1": K1, "b": B, "vocab": sorted(self.vocab, key=self.vocab.get),
-                  "surface": self.surface}
+        np.savez(folder / "bm25.npz", data=m.data, indices=m.indices, indptr=m.indptr, shape=np.array(m.shape))
+        record = {"k1": K1, "b": B, "vocab": sorted(self.vocab, key=self.vocab.get), "surface": self.surface}
         (folder / "bm25.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "BM25Index":
+    def load(cls, folder: Path) -> BM25Index:
         arrays = np.load(folder / "bm25.npz")
-        matrix = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
-                                   shape=tuple(arrays["shape"]))
+        matrix = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
         record = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
         return cls(record["vocab"], matrix, record["surface"])
 
@@ -132,4 +128,4 @@ class BM25Index:
 
 
 def _deletes(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}

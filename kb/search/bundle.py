@@ -20,20 +20,20 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from kb.search.analysis import ANALYZER_VERSION
 from kb.content.articles import Article, load_articles
 from kb.content.revisions import Snapshot
+from kb.errors import IndexInvalid, IndexMissing
+from kb.search.analysis import ANALYZER_VERSION
 from kb.search.bm25 import BM25Index
 from kb.search.cache import EmbeddingCache
 from kb.search.chunking import CHUNKER_VERSION, Chunk, bm25_text, chunk_article
 from kb.search.embedding import Embedder, text_hash
-from kb.errors import IndexInvalid, IndexMissing
 
 BUNDLE_FORMAT = 2  # 2: carries the article texts (articles.jsonl)
 KEEP_BUNDLES = 3
@@ -78,9 +78,14 @@ def _faiss():
     return faiss
 
 
-def build_index(articles_root: Path, index_root: Path, embedder: Embedder,
-                progress: Progress | None = None, force: bool = False,
-                articles: list[Article] | None = None) -> BuildReport:
+def build_index(
+    articles_root: Path,
+    index_root: Path,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    force: bool = False,
+    articles: list[Article] | None = None,
+) -> BuildReport:
     """Build a bundle from the published articles and publish it. Serialised by a lock file."""
     start = time.perf_counter()
     index_root = Path(index_root)
@@ -89,13 +94,25 @@ def build_index(articles_root: Path, index_root: Path, embedder: Embedder,
         articles = articles if articles is not None else load_articles(Path(articles_root))
         article_hashes = {f"{a.lang}/{a.id}": a.content_hash for a in articles}
         live = current_manifest(index_root)
-        if (not force and live and live.get("format") == BUNDLE_FORMAT and live.get("model") == embedder.name
-                and live.get("chunker_version") == CHUNKER_VERSION
-                and live.get("analyzer_version") == ANALYZER_VERSION
-                and live.get("article_hashes") == article_hashes):
-            return BuildReport(current_path(index_root).name, current_path(index_root), len(articles),
-                               live["counts"]["chunks"], 0, live["counts"]["chunks"],
-                               time.perf_counter() - start, skipped=True)
+        if (
+            not force
+            and live
+            and live.get("format") == BUNDLE_FORMAT
+            and live.get("model") == embedder.name
+            and live.get("chunker_version") == CHUNKER_VERSION
+            and live.get("analyzer_version") == ANALYZER_VERSION
+            and live.get("article_hashes") == article_hashes
+        ):
+            return BuildReport(
+                current_path(index_root).name,
+                current_path(index_root),
+                len(articles),
+                live["counts"]["chunks"],
+                0,
+                live["counts"]["chunks"],
+                time.perf_counter() - start,
+                skipped=True,
+            )
         _remove_stale_builds(index_root)
         chunks = [c for a in sorted(articles, key=lambda a: (a.id, a.lang)) for c in chunk_article(a)]
         tags = {(a.id, a.lang): a.tags for a in articles}
@@ -110,24 +127,30 @@ def build_index(articles_root: Path, index_root: Path, embedder: Embedder,
             "article_hashes": article_hashes,
         }
         texts = [bm25_text(c, tags[(c.article_id, c.lang)]) for c in chunks]
-        name, final = stage_bundle(index_root, chunks, vectors, texts, meta, started=start,
-                                   snapshot=Snapshot(articles))
+        name, final = stage_bundle(index_root, chunks, vectors, texts, meta, started=start, snapshot=Snapshot(articles))
         publish(index_root, final)
         _prune(index_root)
-    return BuildReport(name, final, len(articles), len(chunks), embedded, len(chunks) - embedded,
-                       time.perf_counter() - start)
+    return BuildReport(
+        name, final, len(articles), len(chunks), embedded, len(chunks) - embedded, time.perf_counter() - start
+    )
 
 
-def stage_bundle(index_root: Path, chunks: list[Chunk], vectors: np.ndarray, bm25_texts: list[str],
-                 meta: dict, started: float | None = None,
-                 snapshot: Snapshot | None = None) -> tuple[str, Path]:
+def stage_bundle(
+    index_root: Path,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    bm25_texts: list[str],
+    meta: dict,
+    started: float | None = None,
+    snapshot: Snapshot | None = None,
+) -> tuple[str, Path]:
     """Write a bundle into a temporary folder, validate it, and rename it into bundles/.
 
     Nothing points at the new bundle until `publish`; a crash leaves only a `.tmp-*` folder.
     """
     started = started if started is not None else time.perf_counter()
     # Microseconds keep names in build order, so pruning never mistakes the newest for an old one.
-    name = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
+    name = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
     tmp = Path(index_root) / "bundles" / f".tmp-{name}"
     tmp.mkdir(parents=True)
     try:
@@ -138,7 +161,7 @@ def stage_bundle(index_root: Path, chunks: list[Chunk], vectors: np.ndarray, bm2
             "dim": int(vectors.shape[1]),
             "chunker_version": CHUNKER_VERSION,
             "analyzer_version": ANALYZER_VERSION,
-            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),
             **meta,
             "files": {f: _sha256(tmp / f) for f in BUNDLE_FILES},
@@ -154,16 +177,17 @@ def stage_bundle(index_root: Path, chunks: list[Chunk], vectors: np.ndarray, bm2
     return name, final
 
 
-def _embed_chunks(chunks: list[Chunk], embedder: Embedder, cache_dir: Path,
-                  progress: Progress | None) -> tuple[np.ndarray, int]:
+def _embed_chunks(
+    chunks: list[Chunk], embedder: Embedder, cache_dir: Path, progress: Progress | None
+) -> tuple[np.ndarray, int]:
     cache = EmbeddingCache(cache_dir, embedder.name, embedder.dim)
     keys = [text_hash(embedder.name, c.embed_text) for c in chunks]
     missing = sorted({k: i for i, k in enumerate(keys) if cache.get(k) is None}.items(), key=lambda kv: kv[1])
     batch = 32
     for done in range(0, len(missing), batch):
-        part = missing[done:done + batch]
+        part = missing[done : done + batch]
         vectors = embedder.embed_documents([chunks[i].embed_text for _, i in part])
-        for (key, _), vector in zip(part, vectors):
+        for (key, _), vector in zip(part, vectors, strict=True):
             cache.put(key, vector)
         if (done // batch) % 8 == 7:
             cache.save()  # a build killed later does not lose this work
@@ -171,8 +195,11 @@ def _embed_chunks(chunks: list[Chunk], embedder: Embedder, cache_dir: Path,
             progress("embedding", min(done + batch, len(missing)), len(missing))
     cache.prune(set(keys))
     cache.save()
-    matrix = np.stack([cache.get(k) for k in keys]).astype(np.float32) if keys \
+    matrix = (
+        np.stack([cache.get(k) for k in keys]).astype(np.float32)
+        if keys
         else np.zeros((0, embedder.dim), dtype=np.float32)
+    )
     return matrix, len(missing)
 
 
@@ -196,8 +223,10 @@ def load_bundle(folder: Path) -> Bundle:
     except (OSError, ValueError) as exc:
         raise IndexInvalid(f"bundle {folder.name} has no readable manifest ({exc}); run `kb index`") from exc
     if manifest.get("format") != BUNDLE_FORMAT:
-        raise IndexInvalid(f"bundle {folder.name} has format {manifest.get('format')}, "
-                           f"this version reads {BUNDLE_FORMAT}; run `kb index`")
+        raise IndexInvalid(
+            f"bundle {folder.name} has format {manifest.get('format')}, "
+            f"this version reads {BUNDLE_FORMAT}; run `kb index`"
+        )
     for name, digest in manifest.get("files", {}).items():
         if not (folder / name).exists() or _sha256(folder / name) != digest:
             raise IndexInvalid(f"bundle {folder.name}: {name} is missing or damaged; run `kb index`")
@@ -211,11 +240,15 @@ def load_bundle(folder: Path) -> Bundle:
         raise IndexInvalid(f"bundle {folder.name} cannot be loaded ({exc}); run `kb index`") from exc
     n = len(chunks)
     if faiss_index.ntotal != n or bm25.matrix.shape[0] != n or manifest["counts"]["chunks"] != n:
-        raise IndexInvalid(f"bundle {folder.name} is inconsistent: {n} chunks, {faiss_index.ntotal} "
-                           f"vectors, {bm25.matrix.shape[0]} BM25 rows; run `kb index`")
+        raise IndexInvalid(
+            f"bundle {folder.name} is inconsistent: {n} chunks, {faiss_index.ntotal} "
+            f"vectors, {bm25.matrix.shape[0]} BM25 rows; run `kb index`"
+        )
     if faiss_index.d != manifest["dim"]:
-        raise IndexInvalid(f"bundle {folder.name}: vectors have {faiss_index.d} dimensions, "
-                           f"manifest says {manifest['dim']}; run `kb index`")
+        raise IndexInvalid(
+            f"bundle {folder.name}: vectors have {faiss_index.d} dimensions, "
+            f"manifest says {manifest['dim']}; run `kb index`"
+        )
     vectors = faiss_index.index.reconstruct_n(0, n) if n else np.zeros((0, faiss_index.d), np.float32)
     return Bundle(folder, manifest, chunks, faiss_index, np.ascontiguousarray(vectors), bm25, articles)
 
@@ -251,8 +284,7 @@ def load_snapshot(folder: Path) -> Snapshot:
             raise IndexInvalid(f"bundle {folder.name} has no valid article texts; run `kb index`")
         return Snapshot.read(folder / "articles.jsonl")
     except (OSError, ValueError, KeyError) as exc:
-        raise IndexInvalid(f"bundle {folder.name}: the article texts cannot be read ({exc}); "
-                           "run `kb index`") from exc
+        raise IndexInvalid(f"bundle {folder.name}: the article texts cannot be read ({exc}); run `kb index`") from exc
 
 
 def current_manifest(index_root: Path) -> dict | None:

@@ -22,7 +22,7 @@ class EmbeddingCache:
             try:
                 data = np.load(self.path, allow_pickle=False)
                 if data["vectors"].shape[1:] == (dim,):
-                    self._vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
+                    self._vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
             except (OSError, ValueError, KeyError):
                 self._vectors = {}  # a damaged cache only costs re-embedding
 
@@ -48,8 +48,7 @@ class EmbeddingCache:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = sorted(self._vectors)
-        vectors = (np.stack([self._vectors[k] for k in keys]) if keys
-                   else np.zeros((0, self.dim), dtype=np.float32))
+        vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), dtype=np.float32)
         tmp = self.path.with_suffix(f".tmp{os.getpid()}.npz")
         np.savez(tmp, keys=np.array(keys, dtype="U64"), vectors=vectors)
         os.replace(tmp, self.path)

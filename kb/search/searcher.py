@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import unicodedata
@@ -11,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.errors import IndexInvalid, ModelMismatch, QueryError
 from kb.search.analysis import guess_language, words
 from kb.search.bundle import Bundle, current_path, load_bundle
 from kb.search.chunking import Chunk
 from kb.search.embedding import Embedder
-from kb.errors import IndexInvalid, ModelMismatch, QueryError
 
 MAX_QUERY_CHARS = 1000
 MODES = ("hybrid", "dense", "bm25")
@@ -25,9 +24,9 @@ MODES = ("hybrid", "dense", "bm25")
 class Fusion:
     """How dense and BM25 evidence are combined. Tuned on tests/eval/queries.jsonl (see README)."""
 
-    dense_weight: float = 0.6      # share of the dense score in the fused score
+    dense_weight: float = 0.6  # share of the dense score in the fused score
     other_lang_penalty: float = 0.9  # multiplier for a version in a language the agent did not ask for
-    candidates: int = 200          # chunks taken from each retriever before fusion
+    candidates: int = 200  # chunks taken from each retriever before fusion
 
 
 @dataclass(frozen=True)
@@ -101,8 +100,10 @@ def clean_query(query) -> str:
     if not query:
         raise QueryError("the query is empty; type a few words about the customer's problem")
     if len(query) > MAX_QUERY_CHARS:
-        raise QueryError(f"the query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}. "
-                         "Describe the problem in a sentence or two")
+        raise QueryError(
+            f"the query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}. "
+            "Describe the problem in a sentence or two"
+        )
     return query
 
 
@@ -146,9 +147,11 @@ class Searcher:
     def _check_model(self, bundle: Bundle) -> None:
         built, dim = bundle.manifest.get("model"), bundle.manifest.get("dim")
         if built != self.embedder.name or dim != self.embedder.dim:
-            raise ModelMismatch(f"the index was built with model '{built}' ({dim} dimensions) but the "
-                                f"configured model is '{self.embedder.name}' ({self.embedder.dim}); "
-                                "run `kb index` to rebuild it with the configured model")
+            raise ModelMismatch(
+                f"the index was built with model '{built}' ({dim} dimensions) but the "
+                f"configured model is '{self.embedder.name}' ({self.embedder.dim}); "
+                "run `kb index` to rebuild it with the configured model"
+            )
 
     def _current(self) -> _Prepared:
         try:
@@ -159,9 +162,16 @@ class Searcher:
         assert self._prepared is not None
         return self._prepared
 
-    def search(self, query, k: int = 5, lang: str | None = None, only_lang: bool = False,
-               category: str | None = None, connection: str | None = None,
-               mode: str = "hybrid") -> SearchResult:
+    def search(
+        self,
+        query,
+        k: int = 5,
+        lang: str | None = None,
+        only_lang: bool = False,
+        category: str | None = None,
+        connection: str | None = None,
+        mode: str = "hybrid",
+    ) -> SearchResult:
         """Rank articles for a free-text query. `lang` is the agent's language (preferred)."""
         started = time.perf_counter()
         query = clean_query(query)
@@ -183,8 +193,17 @@ class Searcher:
         if mode in ("hybrid", "bm25"):
             bm25 = prep.bundle.bm25.scores(query)
         hits, confidence = self._rank(prep, qvec, dense, bm25, allowed, preferred, k)
-        return SearchResult(query, preferred, tuple(hits), confidence, confidence < WEAK_BELOW,
-                            embed_ms, _ms(started), mode, prep.bundle.name)
+        return SearchResult(
+            query,
+            preferred,
+            tuple(hits),
+            confidence,
+            confidence < WEAK_BELOW,
+            embed_ms,
+            _ms(started),
+            mode,
+            prep.bundle.name,
+        )
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -196,8 +215,11 @@ class Searcher:
             m = prep.chunk_category == category
             mask = m if mask is None else mask & m
         if connection and connection != "any":
-            m = np.fromiter(((connection in c or "any" in c) for c in prep.chunk_connections),
-                            dtype=bool, count=len(prep.chunk_connections))
+            m = np.fromiter(
+                ((connection in c or "any" in c) for c in prep.chunk_connections),
+                dtype=bool,
+                count=len(prep.chunk_connections),
+            )
             mask = m if mask is None else mask & m
         return mask
 
@@ -218,7 +240,7 @@ class Searcher:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
             k = min(k, len(ids))
         scores, ids = index.search(qvec.reshape(1, -1), k, params=params)
-        return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+        return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
 
     def _bm25_top(self, scores: np.ndarray, allowed) -> dict[int, float]:
         if allowed is not None:
@@ -243,7 +265,7 @@ class Searcher:
             missing = [int(i) for i in cand if int(i) not in dense_top]
             if missing:
                 extra = vectors[missing] @ qvec
-                dense_top = {**dense_top, **{i: float(s) for i, s in zip(missing, extra)}}
+                dense_top = {**dense_top, **{i: float(s) for i, s in zip(missing, extra, strict=True)}}
         d = np.array([dense_top.get(int(i), 0.0) for i in cand], dtype=np.float64)
         b = np.array([bm25[i] if bm25 is not None else 0.0 for i in cand], dtype=np.float64)
         dn = _normalise_dense(d) if dense is not None else np.zeros_like(d)
@@ -254,8 +276,9 @@ class Searcher:
         per_version: dict[int, dict] = {}
         for pos, chunk_i in enumerate(cand):
             v = int(prep.chunk_article[chunk_i])
-            rec = per_version.setdefault(v, {"d": 0.0, "b": 0.0, "draw": -1.0, "braw": 0.0,
-                                             "best": chunk_i, "best_score": -1.0})
+            rec = per_version.setdefault(
+                v, {"d": 0.0, "b": 0.0, "draw": -1.0, "braw": 0.0, "best": chunk_i, "best_score": -1.0}
+            )
             rec["d"] = max(rec["d"], dn[pos])
             rec["b"] = max(rec["b"], bn[pos])
             rec["draw"] = max(rec["draw"], d[pos])
@@ -271,11 +294,13 @@ class Searcher:
             if article_id not in by_id or score > by_id[article_id][0]:
                 by_id[article_id] = (score, v, rec)
         ranked = sorted(by_id.items(), key=lambda item: (-item[1][0], item[0]))[:k]
-        hits = [self._hit(prep, article_id, score, rec, preferred, allowed)
-                for article_id, (score, v, rec) in ranked]
+        hits = [self._hit(prep, article_id, score, rec, preferred, allowed) for article_id, (score, v, rec) in ranked]
         top_rec = ranked[0][1][2]
-        confidence = _confidence(self.embedder.name, top_rec["draw"] if dense is not None else None,
-                                 top_rec["braw"] if bm25 is not None else None)
+        confidence = _confidence(
+            self.embedder.name,
+            top_rec["draw"] if dense is not None else None,
+            top_rec["braw"] if bm25 is not None else None,
+        )
         return hits, confidence
 
     def _hit(self, prep, article_id, score, rec, preferred, allowed) -> Hit:
@@ -285,8 +310,17 @@ class Searcher:
             twin = prep.ids_by_key.get(chunk.key.replace(f"/{chunk.lang}/", f"/{preferred}/", 1))
             if twin is not None and (allowed is None or allowed[twin]):
                 chunk = prep.bundle.chunks[twin]
-        return Hit(article_id, chunk.lang, chunk.title, chunk.category, chunk.connections,
-                   round(float(score), 4), round(float(rec["draw"]), 4), round(float(rec["braw"]), 4), chunk)
+        return Hit(
+            article_id,
+            chunk.lang,
+            chunk.title,
+            chunk.category,
+            chunk.connections,
+            round(float(score), 4),
+            round(float(rec["draw"]), 4),
+            round(float(rec["braw"]), 4),
+            chunk,
+        )
 
 
 WEAK_BELOW = 0.3

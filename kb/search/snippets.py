@@ -62,7 +62,7 @@ def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> Snippet:
         if m.start() < start or m.end() > end:
             continue
         if m.start() > pos:
-            parts.append((text[pos:m.start()], False))
+            parts.append((text[pos : m.start()], False))
         parts.append((m.group(), True))
         pos = m.end()
     if end > pos:

@@ -8,10 +8,10 @@ foreign keys, a busy timeout, and write transactions that take the write lock wi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -29,7 +29,7 @@ _MIGRATION_LOCK = 727_001  # pg_advisory_xact_lock key: one migrator at a time
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (tests replace this to control the clock)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -41,23 +41,28 @@ def make_engine(url: str | None = None) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InvalidInput("database_url", "The database URL cannot be read; use sqlite:///path/to/file.db "
-                           "or postgresql+psycopg://user:password@host:5432/dbname.") from None
+        raise InvalidInput(
+            "database_url",
+            "The database URL cannot be read; use sqlite:///path/to/file.db "
+            "or postgresql+psycopg://user:password@host:5432/dbname.",
+        ) from None
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed)
         return create_engine(parsed, hide_parameters=True, pool_pre_ping=True)
     except NoSuchModuleError:
         shown = parsed.render_as_string(hide_password=True)
-        raise InvalidInput("database_url", f"No database driver for {shown}; use sqlite:///path/to/file.db "
-                           "or postgresql+psycopg://user:password@host:5432/dbname.") from None
+        raise InvalidInput(
+            "database_url",
+            f"No database driver for {shown}; use sqlite:///path/to/file.db "
+            "or postgresql+psycopg://user:password@host:5432/dbname.",
+        ) from None
 
 
 def _sqlite_engine(url) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, hide_parameters=True,
-                           connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(url, hide_parameters=True, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:

@@ -1,4 +1,5 @@
-"""Tables of users, cases, their events, the article revisions they saw, the hand-off outbox and content gaps; plus the checks on what goes in them.
+"""Tables of users, cases, their events, the article revisions they saw, the hand-off outbox and content
+gaps; plus the checks on what goes in them.
 
 The limits and choices live here, next to the columns they protect, so every caller (web form,
 API, CLI) is refused the same way, with an `InvalidInput` that says what to do.
@@ -7,10 +8,20 @@ API, CLI) is refused the same way, with an `InvalidInput` that says what to do.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, MetaData,
-                        String, Text, TypeDecorator)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kb.errors import InvalidInput
@@ -28,11 +39,30 @@ LANGUAGES = ("nl", "en")
 CHANNELS = ("phone", "chat", "email")
 CONNECTION_TYPES = ("fibre", "dsl", "cable", "unknown")
 STATUSES = ("open", "resolved", "escalated", "unresolved")
-EVENT_KINDS = ("opened", "search", "article_opened", "step_ticked", "step_unticked", "note",
-               "resolved", "escalated", "unresolved", "reopened")
+EVENT_KINDS = (
+    "opened",
+    "search",
+    "article_opened",
+    "step_ticked",
+    "step_unticked",
+    "note",
+    "resolved",
+    "escalated",
+    "unresolved",
+    "reopened",
+)
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
-MAX_LENGTH = {"customer_ref": 100, "problem": 5000, "note": 5000, "reason": 2000, "query": 1000,
-              "display_name": 100, "team": 64, "article_id": 200, "url": 2000}
+MAX_LENGTH = {
+    "customer_ref": 100,
+    "problem": 5000,
+    "note": 5000,
+    "reason": 2000,
+    "query": 1000,
+    "display_name": 100,
+    "team": 64,
+    "article_id": 200,
+    "url": 2000,
+}
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 MAX_ARTICLE_IDS = 100
 MAX_STEP = 999
@@ -53,13 +83,13 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("timestamps must be timezone-aware")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -68,8 +98,10 @@ class Base(DeclarativeBase):
 
 class UserRow(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),
-                      CheckConstraint(_in("language", LANGUAGES), name="language"))
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(_in("language", LANGUAGES), name="language"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -96,10 +128,13 @@ class LoginAttemptRow(Base):
 
 class CaseRow(Base):
     __tablename__ = "cases"
-    __table_args__ = (CheckConstraint(_in("channel", CHANNELS), name="channel"),
-                      CheckConstraint(_in("connection_type", CONNECTION_TYPES), name="connection_type"),
-                      CheckConstraint(_in("status", STATUSES), name="status"),
-                      Index(None, "agent_id", "opened_at"), Index(None, "status", "opened_at"))
+    __table_args__ = (
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("connection_type", CONNECTION_TYPES), name="connection_type"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        Index(None, "agent_id", "opened_at"),
+        Index(None, "status", "opened_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -119,8 +154,7 @@ class CaseRow(Base):
 
 class CaseEventRow(Base):
     __tablename__ = "case_events"
-    __table_args__ = (CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
-                      Index(None, "case_id", "id"))
+    __table_args__ = (CheckConstraint(_in("kind", EVENT_KINDS), name="kind"), Index(None, "case_id", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -158,8 +192,11 @@ class ArticleRevisionRow(Base):
 
 class WebhookDeliveryRow(Base):
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
-                      Index(None, "status", "next_attempt_at"), Index(None, "case_id"))
+    __table_args__ = (
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "case_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -200,19 +237,24 @@ class ContentGapRow(Base):
 
 # -- checks shared by users.py, cases.py and webhook.py ------------------------------------------
 
+
 def check_id(field: str, value: object) -> int:
     """A positive integer id (not a bool, not a string)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(field, f"The {field.replace('_', ' ')} must be a positive whole number "
-                                  f"(got {type(value).__name__} {value!r:.40}).")
+        raise InvalidInput(
+            field,
+            f"The {field.replace('_', ' ')} must be a positive whole number "
+            f"(got {type(value).__name__} {value!r:.40}).",
+        )
     return value
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, except tab and line breaks
 
 
-def check_text(field: str, value: object, *, label: str, required: bool = True,
-               limit: str | None = None, one_line: bool = False) -> str:
+def check_text(
+    field: str, value: object, *, label: str, required: bool = True, limit: str | None = None, one_line: bool = False
+) -> str:
     """Text stripped of outer white space and control characters (PostgreSQL refuses NUL); with
     `one_line`, every run of white space (line breaks too) becomes one space. Required unless
     `required=False`; at most MAX_LENGTH[limit]."""
@@ -227,24 +269,27 @@ def check_text(field: str, value: object, *, label: str, required: bool = True,
         raise InvalidInput(field, f"The {label} is required; fill it in.")
     maximum = MAX_LENGTH[limit or field]
     if len(value) > maximum:
-        raise InvalidInput(field, f"The {label} is too long ({len(value)} characters); "
-                                  f"shorten it to at most {maximum}.")
+        raise InvalidInput(
+            field, f"The {label} is too long ({len(value)} characters); shorten it to at most {maximum}."
+        )
     return value
 
 
 def check_choice(field: str, value: object, choices: tuple[str, ...], *, label: str) -> str:
     """One of `choices`, exactly."""
     if not isinstance(value, str) or value not in choices:
-        raise InvalidInput(field, f"The {label} must be one of {', '.join(choices)} "
-                                  f"(got {value!r:.40}).")
+        raise InvalidInput(field, f"The {label} must be one of {', '.join(choices)} (got {value!r:.40}).")
     return value
 
 
 def check_article(field: str, value: object) -> str:
     """An article id as in the articles' front matter: lowercase letters, digits and hyphens."""
     if not isinstance(value, str) or not ARTICLE_ID.match(value) or len(value) > MAX_LENGTH["article_id"]:
-        raise InvalidInput(field, f"The article id {value!r:.60} is not valid; use the id from the article "
-                                  "(lowercase letters, digits and hyphens, e.g. dsl-no-sync).")
+        raise InvalidInput(
+            field,
+            f"The article id {value!r:.60} is not valid; use the id from the article "
+            "(lowercase letters, digits and hyphens, e.g. dsl-no-sync).",
+        )
     return value
 
 
@@ -254,8 +299,11 @@ def check_articles(field: str, values: object, *, required: bool) -> list[str]:
         raise InvalidInput(field, "Give the article ids as a list, e.g. ['dsl-no-sync'].")
     ids = list(dict.fromkeys(check_article(field, v) for v in values))
     if required and not ids:
-        raise InvalidInput(field, "Choose at least one article that solved the problem, or close "
-                                  "the case as escalated or unresolved instead.")
+        raise InvalidInput(
+            field,
+            "Choose at least one article that solved the problem, or close "
+            "the case as escalated or unresolved instead.",
+        )
     if len(ids) > MAX_ARTICLE_IDS:
         raise InvalidInput(field, f"Give at most {MAX_ARTICLE_IDS} article ids.")
     return ids
@@ -264,6 +312,7 @@ def check_articles(field: str, values: object, *, required: bool) -> list[str]:
 def check_step(value: object) -> int:
     """A step number as numbered in an article: 1, 2, 3, ..."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_STEP:
-        raise InvalidInput("step_number", f"The step number must be a whole number from 1 to {MAX_STEP} "
-                                          f"(got {value!r:.20}).")
+        raise InvalidInput(
+            "step_number", f"The step number must be a whole number from 1 to {MAX_STEP} (got {value!r:.20})."
+        )
     return value

@@ -8,13 +8,28 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from kb.caselog.cases import (Case, add_note, close_unresolved, escalate_case, escalation_teams, get_case,
-                      list_cases, open_case, record_article_opened, record_search, reopen_case, resolve_case,
-                      tick_step, ticked_steps, timeline, untick_step)
-from kb.store.engine import session_scope
+from kb.caselog.cases import (
+    Case,
+    add_note,
+    close_unresolved,
+    escalate_case,
+    escalation_teams,
+    get_case,
+    list_cases,
+    open_case,
+    record_article_opened,
+    record_search,
+    reopen_case,
+    resolve_case,
+    tick_step,
+    ticked_steps,
+    timeline,
+    untick_step,
+)
 from kb.errors import CaseClosed, InvalidInput
-from kb.store.tables import AuditLogRow, CaseEventRow
 from kb.identity.users import create_user
+from kb.store.engine import session_scope
+from kb.store.tables import AuditLogRow, CaseEventRow
 
 REF = "KLANT-778812"
 
@@ -29,8 +44,24 @@ def kinds(engine, case_id) -> list[str]:
 
 
 def test_open_case(engine, agent, clock, case):
-    assert case == Case(case.id, agent.id, "Anna de Vries", "phone", REF, "Internet down since the storm", "dsl",
-                        "open", clock.now, None, None, None, None, None, (), 0)
+    assert case == Case(
+        case.id,
+        agent.id,
+        "Anna de Vries",
+        "phone",
+        REF,
+        "Internet down since the storm",
+        "dsl",
+        "open",
+        clock.now,
+        None,
+        None,
+        None,
+        None,
+        None,
+        (),
+        0,
+    )
     assert get_case(engine, case.id) == case
     [event] = timeline(engine, case.id)
     assert (event.kind, event.actor_name, event.at) == ("opened", "Anna de Vries", clock.now)
@@ -54,24 +85,41 @@ def test_resolve_lifecycle(engine, agent, clock, case):
     add_note(engine, case.id, agent.id, "  Customer removed the splitter.  ")
     assert ticked_steps(engine, case.id) == {("dsl-no-sync", "en"): {1, 3}}
     clock.advance(25)
-    resolved = resolve_case(engine, case.id, agent.id, ["dsl-no-sync", "check-area-outage", "dsl-no-sync"],
-                            note="sync back after removing splitter")
+    resolved = resolve_case(
+        engine,
+        case.id,
+        agent.id,
+        ["dsl-no-sync", "check-area-outage", "dsl-no-sync"],
+        note="sync back after removing splitter",
+    )
     assert resolved.status == "resolved"
     assert resolved.closed_at == clock.now and resolved.handle_seconds == 120 == (clock.now - opened).seconds
     assert resolved.resolved_by == ("check-area-outage", "dsl-no-sync")
     assert resolved.outcome_note == "sync back after removing splitter"
     assert get_case(engine, case.id) == resolved
     events = timeline(engine, case.id)
-    assert [e.kind for e in events] == ["opened", "search", "article_opened", "step_ticked", "step_ticked",
-                                        "step_ticked", "step_unticked", "note", "resolved"]
+    assert [e.kind for e in events] == [
+        "opened",
+        "search",
+        "article_opened",
+        "step_ticked",
+        "step_ticked",
+        "step_ticked",
+        "step_unticked",
+        "note",
+        "resolved",
+    ]
     assert [(e.at - opened).total_seconds() for e in events] == [0, 10, 15, 35, 55, 75, 95, 95, 120]
     assert events[1].text == "dsl light blinking" and events[7].text == "Customer removed the splitter."
     assert (events[6].article_id, events[6].lang, events[6].step_number) == ("dsl-no-sync", "en", 2)
     with session_scope(engine, readonly=True) as session:
-        data = session.scalars(select(CaseEventRow.data).where(CaseEventRow.kind.in_(["search", "resolved"]))
-                               .order_by(CaseEventRow.id)).all()
-    assert [json.loads(d) for d in data] == [{"top_ids": ["dsl-no-sync", "check-area-outage"]},
-                                             {"article_ids": ["dsl-no-sync", "check-area-outage"]}]
+        data = session.scalars(
+            select(CaseEventRow.data).where(CaseEventRow.kind.in_(["search", "resolved"])).order_by(CaseEventRow.id)
+        ).all()
+    assert [json.loads(d) for d in data] == [
+        {"top_ids": ["dsl-no-sync", "check-area-outage"]},
+        {"article_ids": ["dsl-no-sync", "check-area-outage"]},
+    ]
 
 
 def test_tick_then_untick_then_tick_again(engine, agent, case):
@@ -87,7 +135,10 @@ def test_escalate(engine, agent, clock, case):
     clock.advance(300)
     escalated = escalate_case(engine, case.id, agent.id, "tier2", "Line test shows no sync at the exchange")
     assert (escalated.status, escalated.escalation_team, escalated.escalation_reason) == (
-        "escalated", "tier2", "Line test shows no sync at the exchange")
+        "escalated",
+        "tier2",
+        "Line test shows no sync at the exchange",
+    )
     assert escalated.handle_seconds == 300 and escalated.closed_at == clock.now
     assert escalated.resolved_by == ()
     assert kinds(engine, case.id) == ["opened", "escalated"]
@@ -97,7 +148,10 @@ def test_close_unresolved(engine, agent, clock, case):
     clock.advance(61.6)
     closed = close_unresolved(engine, case.id, agent.id, "Customer will call back from home")
     assert (closed.status, closed.outcome_note, closed.handle_seconds) == (
-        "unresolved", "Customer will call back from home", 62)
+        "unresolved",
+        "Customer will call back from home",
+        62,
+    )
     assert timeline(engine, case.id)[-1].text == "Customer will call back from home"
 
 
@@ -125,7 +179,7 @@ CHANGES = {
 def test_closed_case_is_read_only(engine, agent, admin, case, counts, how):
     closed = close(how, engine, case.id, agent.id)
     before = counts()
-    for name, change in CHANGES.items():
+    for change in CHANGES.values():
         for actor in (agent, admin):
             with pytest.raises(CaseClosed, match=f"Case {case.id} is {how} and can no longer be changed; reopen"):
                 change(engine, case.id, actor.id)
@@ -140,14 +194,26 @@ def test_reopen_is_audited_and_handle_time_counts_only_open_time(engine, agent, 
     clock.advance(3600)
     reopened = reopen_case(engine, case.id, admin.id, "Customer called back: still no sync")
     assert (reopened.status, reopened.closed_at, reopened.handle_seconds, reopened.reopen_count) == (
-        "open", None, None, 1)
+        "open",
+        None,
+        None,
+        1,
+    )
     assert (reopened.resolved_by, reopened.outcome_note, reopened.opened_at) == ((), None, opened)
     event = timeline(engine, case.id)[-1]
-    assert (event.kind, event.actor_name, event.text) == ("reopened", "Ada Admin", "Customer called back: still no sync")
+    assert (event.kind, event.actor_name, event.text) == (
+        "reopened",
+        "Ada Admin",
+        "Customer called back: still no sync",
+    )
     with session_scope(engine, readonly=True) as session:
         [audit] = session.scalars(select(AuditLogRow)).all()
     assert (audit.action, audit.target, audit.actor_id, audit.at) == (
-        "reopen_case", f"case:{case.id}", admin.id, clock.now)
+        "reopen_case",
+        f"case:{case.id}",
+        admin.id,
+        clock.now,
+    )
     detail = json.loads(audit.detail)
     assert detail["status"] == "resolved" and detail["resolved_by"] == ["dsl-no-sync"]
     assert detail["handle_seconds"] == 100 and detail["reason"] == "Customer called back: still no sync"
@@ -234,8 +300,12 @@ def test_a_new_subject_or_a_pause_starts_a_new_search_event(engine, agent, clock
     add_note(engine, case.id, agent.id, "asked for the e-mail address")
     clock.advance(1)
     record_search(engine, case.id, agent.id, "password reset mail box", [])  # something happened between
-    assert searches(engine, case.id) == ["wifi slow", "password reset", "password reset mail",
-                                         "password reset mail box"]
+    assert searches(engine, case.id) == [
+        "wifi slow",
+        "password reset",
+        "password reset mail",
+        "password reset mail box",
+    ]
 
 
 def test_returning_to_the_article_being_worked_on_is_not_logged_again(engine, agent, clock, case):
@@ -247,8 +317,15 @@ def test_returning_to_the_article_being_worked_on_is_not_logged_again(engine, ag
     record_article_opened(engine, case.id, agent.id, "dsl-no-sync", "nl")  # back after ticking: same visit
     record_search(engine, case.id, agent.id, "something else", [])
     record_article_opened(engine, case.id, agent.id, "dsl-no-sync", "nl")  # after another search: logged
-    assert kinds(engine, case.id) == ["opened", "article_opened", "article_opened", "step_ticked", "note",
-                                      "search", "article_opened"]
+    assert kinds(engine, case.id) == [
+        "opened",
+        "article_opened",
+        "article_opened",
+        "step_ticked",
+        "note",
+        "search",
+        "article_opened",
+    ]
 
 
 def test_step_results_keep_the_newest_result_until_unticked(engine, agent, case):

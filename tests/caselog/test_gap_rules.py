@@ -3,13 +3,13 @@ tested in tests/caselog/test_gaps.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from kb.store import engine as db
-from kb.errors import QueryError
 from kb.caselog.gaps import Gap, flag_gap
+from kb.errors import QueryError
+from kb.store import engine as db
 
 
 class MemoryStore:
@@ -25,7 +25,7 @@ class MemoryStore:
         return self.gaps[::-1][:limit]
 
 
-NOW = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -56,12 +56,15 @@ def test_existing_callers_can_still_build_a_gap_without_a_case():
     assert Gap("dsl", "en", 1, NOW).case_id is None
 
 
-@pytest.mark.parametrize("query, lang, message", [
-    ("   ", "en", "the query is empty"),
-    (None, "en", "the query must be text"),
-    ("x" * 1001, "en", "the limit is 1000"),
-    ("dsl", "de", "the language 'de' is unknown; use one of nl, en"),
-])
+@pytest.mark.parametrize(
+    "query, lang, message",
+    [
+        ("   ", "en", "the query is empty"),
+        (None, "en", "the query must be text"),
+        ("x" * 1001, "en", "the limit is 1000"),
+        ("dsl", "de", "the language 'de' is unknown; use one of nl, en"),
+    ],
+)
 def test_unusable_flags_are_refused_before_the_store(store, query, lang, message):
     with pytest.raises(QueryError, match=message):
         flag_gap(store, query, lang, 1)

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from kb.store import engine as db
 from kb.caselog.cases import open_case
-from kb.store.engine import current_revision, downgrade, session_scope, upgrade
-from kb.errors import InvalidInput, NotFound, QueryError
 from kb.caselog.gaps import MAX_RECENT, Gap, GapTable, flag_gap
-from kb.store.tables import ContentGapRow
+from kb.errors import InvalidInput, NotFound, QueryError
 from kb.identity.users import create_user
+from kb.store import engine as db
+from kb.store.engine import current_revision, downgrade, session_scope, upgrade
+from kb.store.tables import ContentGapRow
 from tests.dbfixtures import run_all
 
 
@@ -75,16 +75,19 @@ def test_an_unknown_language_is_refused_by_flag_gap_the_table_and_the_database(g
     assert counts() == before
 
 
-@pytest.mark.parametrize("gap, field", [
-    (Gap("   ", "en", None, datetime(2026, 1, 1).astimezone()), "query"),
-    (Gap("x" * 1001, "en", None, datetime(2026, 1, 1).astimezone()), "query"),
-    (Gap(None, "en", None, datetime(2026, 1, 1).astimezone()), "query"),
-    (Gap("dsl", "en", 0, datetime(2026, 1, 1).astimezone()), "user_id"),
-    (Gap("dsl", "en", True, datetime(2026, 1, 1).astimezone()), "user_id"),
-    (Gap("dsl", "en", None, datetime(2026, 1, 1).astimezone(), "7"), "case_id"),
-    (Gap("dsl", "en", None, datetime(2026, 1, 1)), "at"),
-    (Gap("dsl", "en", None, "2026-01-01T00:00:00+00:00"), "at"),
-])
+@pytest.mark.parametrize(
+    "gap, field",
+    [
+        (Gap("   ", "en", None, datetime(2026, 1, 1).astimezone()), "query"),
+        (Gap("x" * 1001, "en", None, datetime(2026, 1, 1).astimezone()), "query"),
+        (Gap(None, "en", None, datetime(2026, 1, 1).astimezone()), "query"),
+        (Gap("dsl", "en", 0, datetime(2026, 1, 1).astimezone()), "user_id"),
+        (Gap("dsl", "en", True, datetime(2026, 1, 1).astimezone()), "user_id"),
+        (Gap("dsl", "en", None, datetime(2026, 1, 1).astimezone(), "7"), "case_id"),
+        (Gap("dsl", "en", None, datetime(2026, 1, 1)), "at"),
+        (Gap("dsl", "en", None, "2026-01-01T00:00:00+00:00"), "at"),
+    ],
+)
 def test_values_the_table_cannot_hold_are_refused(gaps, counts, gap, field):
     before = counts()
     with pytest.raises(InvalidInput) as info:
@@ -121,8 +124,7 @@ def test_threads_flagging_at_once_lose_nothing(gaps, agent, engine):
 
     run_all(flag, 8)
     stored = gaps.recent(limit=MAX_RECENT)
-    assert sorted(g.query for g in stored) == sorted(f"query {n}-{i} " + "x" * 900
-                                                     for n in range(8) for i in range(8))
+    assert sorted(g.query for g in stored) == sorted(f"query {n}-{i} " + "x" * 900 for n in range(8) for i in range(8))
     assert sorted(g.user_id for g in stored) == sorted(users[n % 4].id for n in range(8) for _ in range(8))
 
 
@@ -158,7 +160,9 @@ def test_the_migration_creates_the_table(make_engines):
     inspector = inspect(fresh)
     assert inspector.get_pk_constraint("content_gaps")["name"] == "pk_content_gaps"
     assert {fk["name"] for fk in inspector.get_foreign_keys("content_gaps")} == {
-        "fk_content_gaps_user_id_users", "fk_content_gaps_case_id_cases"}
+        "fk_content_gaps_user_id_users",
+        "fk_content_gaps_case_id_cases",
+    }
     assert {ck["name"] for ck in inspector.get_check_constraints("content_gaps")} == {"ck_content_gaps_lang"}
     assert {ix["name"] for ix in inspector.get_indexes("content_gaps")} == {"ix_content_gaps_at"}
     store = GapTable(fresh)

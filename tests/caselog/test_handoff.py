@@ -7,13 +7,23 @@ from datetime import timedelta
 
 import pytest
 
-from kb.caselog.cases import (add_note, escalate_case, open_case, record_article_opened, record_search, reopen_case,
-                      tick_step, untick_step)
+from kb.caselog.cases import (
+    add_note,
+    escalate_case,
+    open_case,
+    record_article_opened,
+    record_search,
+    reopen_case,
+    tick_step,
+    untick_step,
+)
 from kb.caselog.handoff import Handoff, HandoffArticle, HandoffNote, HandoffSearch, HandoffStep, build_handoff
 from kb.identity.users import create_user
 
-STEPS = {("dsl-no-sync", "en", 1): ("Check the telephone cable.", "The cable clicks in."),
-         ("dsl-no-sync", "en", 2): ("Remove any splitter.", "The DSL light goes steady.")}
+STEPS = {
+    ("dsl-no-sync", "en", 1): ("Check the telephone cable.", "The cable clicks in."),
+    ("dsl-no-sync", "en", 2): ("Remove any splitter.", "The DSL light goes steady."),
+}
 
 
 def step_text(article_id, lang, number):
@@ -50,15 +60,33 @@ def test_handoff_field_by_field(engine, escalated):
     h = build_handoff(engine, case.id, step_text=step_text)
     at = lambda seconds: t0 + timedelta(seconds=seconds)  # noqa: E731
     assert h == Handoff(
-        case_id=case.id, customer_ref="KLANT-42", channel="chat", problem="No internet.\nDSL light blinks.",
-        connection_type="dsl", status="escalated", agent_name="Anna de Vries", opened_at=t0,
-        escalated_at=at(100), team="tier2", reason="Still no sync after all steps.",
-        steps=(HandoffStep("dsl-no-sync", "en", 1, at(40), "Check the telephone cable.", "The cable clicks in."),
-               HandoffStep("dsl-no-sync", "en", 2, at(50), "Remove any splitter.", "The DSL light goes steady.",
-                           "Steady, then blinking again.")),
+        case_id=case.id,
+        customer_ref="KLANT-42",
+        channel="chat",
+        problem="No internet.\nDSL light blinks.",
+        connection_type="dsl",
+        status="escalated",
+        agent_name="Anna de Vries",
+        opened_at=t0,
+        escalated_at=at(100),
+        team="tier2",
+        reason="Still no sync after all steps.",
+        steps=(
+            HandoffStep("dsl-no-sync", "en", 1, at(40), "Check the telephone cable.", "The cable clicks in."),
+            HandoffStep(
+                "dsl-no-sync",
+                "en",
+                2,
+                at(50),
+                "Remove any splitter.",
+                "The DSL light goes steady.",
+                "Steady, then blinking again.",
+            ),
+        ),
         articles_tried=(HandoffArticle("dsl-no-sync", "en", at(20)), HandoffArticle("check-area-outage", "nl", at(30))),
         searches=(HandoffSearch('dsl "blinking"', at(10)),),
-        notes=(HandoffNote("Customer already rebooted twice.", at(70), "Bert Jansen"),))
+        notes=(HandoffNote("Customer already rebooted twice.", at(70), "Bert Jansen"),),
+    )
 
 
 def test_without_step_text_the_step_texts_are_empty(engine, escalated):
@@ -81,10 +109,16 @@ def test_as_dict_is_json_ready(engine, escalated):
     assert d["customer_ref"] == "KLANT-42" and d["team"] == "tier2" and d["agent"] == "Anna de Vries"
     assert d["opened_at"] == t0.isoformat() and d["opened_at"].endswith("+00:00")
     assert d["escalated_at"] == (t0 + timedelta(seconds=100)).isoformat()
-    assert d["steps_done"][1] == {"article_id": "dsl-no-sync", "lang": "en", "step": 2,
-                                  "done_at": (t0 + timedelta(seconds=50)).isoformat(),
-                                  "action": "Remove any splitter.", "expected": "The DSL light goes steady.",
-                                  "result": "Steady, then blinking again.", "revision": None}
+    assert d["steps_done"][1] == {
+        "article_id": "dsl-no-sync",
+        "lang": "en",
+        "step": 2,
+        "done_at": (t0 + timedelta(seconds=50)).isoformat(),
+        "action": "Remove any splitter.",
+        "expected": "The DSL light goes steady.",
+        "result": "Steady, then blinking again.",
+        "revision": None,
+    }
     assert [a["article_id"] for a in d["articles_tried"]] == ["dsl-no-sync", "check-area-outage"]
     assert d["searches"] == [{"query": 'dsl "blinking"', "at": (t0 + timedelta(seconds=10)).isoformat()}]
     assert d["notes"][0]["author"] == "Bert Jansen" and d["reason"] == "Still no sync after all steps."
@@ -95,16 +129,29 @@ def test_as_text_has_labelled_lines(engine, escalated):
     text = build_handoff(engine, case.id, step_text=step_text).as_text()
     lines = text.splitlines()
     assert lines[0] == f"Escalation hand-off for case {case.id}"
-    for expected in ("Team: tier2", "Reason: Still no sync after all steps.", "Customer reference: KLANT-42",
-                     "Channel: chat", "Connection type: dsl", "Agent: Anna de Vries",
-                     "Opened: 2026-11-25 09:00:00 UTC", "Escalated: 2026-11-25 09:01:40 UTC",
-                     "Problem: No internet.", "  DSL light blinks.",
-                     "Steps done (2):", "- dsl-no-sync (en) step 1, done 2026-11-25 09:00:40 UTC",
-                     "  Action: Check the telephone cable.", "  Expected: The cable clicks in.",
-                     "  Result: Steady, then blinking again.",
-                     "Articles tried (2):", "- check-area-outage (nl), opened 2026-11-25 09:00:30 UTC",
-                     'Searches (1):', '- 2026-11-25 09:00:10 UTC: "dsl \\"blinking\\""',
-                     "Agent notes (1):", "- 2026-11-25 09:01:10 UTC Bert Jansen: Customer already rebooted twice."):
+    for expected in (
+        "Team: tier2",
+        "Reason: Still no sync after all steps.",
+        "Customer reference: KLANT-42",
+        "Channel: chat",
+        "Connection type: dsl",
+        "Agent: Anna de Vries",
+        "Opened: 2026-11-25 09:00:00 UTC",
+        "Escalated: 2026-11-25 09:01:40 UTC",
+        "Problem: No internet.",
+        "  DSL light blinks.",
+        "Steps done (2):",
+        "- dsl-no-sync (en) step 1, done 2026-11-25 09:00:40 UTC",
+        "  Action: Check the telephone cable.",
+        "  Expected: The cable clicks in.",
+        "  Result: Steady, then blinking again.",
+        "Articles tried (2):",
+        "- check-area-outage (nl), opened 2026-11-25 09:00:30 UTC",
+        "Searches (1):",
+        '- 2026-11-25 09:00:10 UTC: "dsl \\"blinking\\""',
+        "Agent notes (1):",
+        "- 2026-11-25 09:01:10 UTC Bert Jansen: Customer already rebooted twice.",
+    ):
         assert expected in lines, expected
     assert "step 3" not in text  # unticked
     assert text.endswith("\n")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from kb.caselog.cases import (escalate_case, open_case, record_article_opened, resolve_case, tick_step,
-                              timeline)
+from kb.caselog.cases import escalate_case, open_case, record_article_opened, resolve_case, tick_step, timeline
 from kb.caselog.checklist import set_steps
 from kb.caselog.handoff import build_handoff
 from kb.caselog.revisions import article_at
@@ -16,15 +15,20 @@ from kb.store.engine import session_scope
 from kb.store.tables import ArticleRevisionRow, CaseResolutionRow
 from tests.conftest import article_text
 
-OLD_STEPS = (("Check the telephone cable.", "The cable clicks in."),
-             ("Remove any splitter.", "The DSL light goes steady."))
-NEW_STEPS = (("Check the telephone cable and the wall socket.", "The cable clicks in and the socket is tight."),
-             ("Plug the modem straight into the first socket.", "The DSL light is steady within 5 minutes."))
+OLD_STEPS = (
+    ("Check the telephone cable.", "The cable clicks in."),
+    ("Remove any splitter.", "The DSL light goes steady."),
+)
+NEW_STEPS = (
+    ("Check the telephone cable and the wall socket.", "The cable clicks in and the socket is tight."),
+    ("Plug the modem straight into the first socket.", "The DSL light is steady within 5 minutes."),
+)
 
 
 def version(steps, lang="en", article_id="dsl-no-sync"):
-    return parse_article(article_text(article_id, lang, "DSL light blinking", steps=steps),
-                         f"articles/{lang}/{article_id}.md")
+    return parse_article(
+        article_text(article_id, lang, "DSL light blinking", steps=steps), f"articles/{lang}/{article_id}.md"
+    )
 
 
 def test_the_revision_is_the_text_hash_and_changes_with_an_edit():
@@ -72,11 +76,22 @@ def test_resolved_by_records_the_revision_worked_with(engine, agent):
     record_article_opened(engine, case.id, agent.id, "dsl-no-sync", "en", version=old)
     # Resolved after a republish: dsl-no-sync keeps the revision the agent had open; an article never
     # opened on the case gets the version the KB shows now.
-    resolve_case(engine, case.id, agent.id, ["dsl-no-sync", "router-restart"], "",
-                 current={"dsl-no-sync": new, "router-restart": other})
+    resolve_case(
+        engine,
+        case.id,
+        agent.id,
+        ["dsl-no-sync", "router-restart"],
+        "",
+        current={"dsl-no-sync": new, "router-restart": other},
+    )
     with session_scope(engine, readonly=True) as session:
-        rows = dict(session.execute(select(CaseResolutionRow.article_id, CaseResolutionRow.revision)
-                                    .where(CaseResolutionRow.case_id == case.id)).all())
+        rows = dict(
+            session.execute(
+                select(CaseResolutionRow.article_id, CaseResolutionRow.revision).where(
+                    CaseResolutionRow.case_id == case.id
+                )
+            ).all()
+        )
     assert rows == {"dsl-no-sync": old.revision, "router-restart": other.revision}
     assert article_at(engine, other.revision).id == "router-restart"
 

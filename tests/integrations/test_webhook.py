@@ -153,8 +153,10 @@ def test_each_delivery_is_posted_once_when_workers_race(engine, make_engines, es
 
     engines = [engine, make_engines(), make_engines()]
     reports = []
-    threads = [threading.Thread(target=lambda e=e: reports.append(deliver_pending(e, post=slow_post, now=clock.now)))
-               for e in engines]
+    threads = [
+        threading.Thread(target=lambda e=e: reports.append(deliver_pending(e, post=slow_post, now=clock.now)))
+        for e in engines
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -206,8 +208,9 @@ def test_a_delivery_whose_lease_ran_out_is_not_recorded_twice(engine, escalated,
         calls.append("A")
         # While A waits, the lease runs out and B delivers.
         clock.advance(LEASE.total_seconds() + 1)
-        assert deliver_pending(engine, post=lambda u, b: calls.append("B") or 200, now=clock.now) == \
-            DeliveryReport(delivered=1)
+        assert deliver_pending(engine, post=lambda u, b: calls.append("B") or 200, now=clock.now) == DeliveryReport(
+            delivered=1
+        )
         return 200
 
     assert deliver_pending(engine, post=slow_then_ok, now=clock.now) == DeliveryReport()  # A's outcome dropped

@@ -6,8 +6,8 @@ import os
 import pytest
 
 import kb.search.bundle as bundle_mod
-from kb.search.bundle import build_index, current_path, load_bundle
 from kb.errors import IndexInvalid, IndexMissing, ModelMismatch
+from kb.search.bundle import build_index, current_path, load_bundle
 from kb.search.searcher import Searcher
 from tests.conftest import FakeEmbedder
 
@@ -20,9 +20,11 @@ def test_bundle_describes_itself(small_kb, tmp_path, fake_embedder):
     assert manifest["counts"]["articles"] == 8 and manifest["counts"]["article_ids"] == 4
     assert manifest["counts"]["chunks"] == report.chunks == len(load_bundle(report.path).chunks)
     assert manifest["counts"]["by_lang"] == {"nl": 4, "en": 4}
-    assert set(manifest["article_hashes"]) == {f"{l}/{i}" for l in ("nl", "en")
-                                               for i in ("dsl-no-sync", "email-password-reset", "escalate-to-tier2",
-                                                         "fiber-los-red-light")}
+    assert set(manifest["article_hashes"]) == {
+        f"{lang}/{i}"
+        for lang in ("nl", "en")
+        for i in ("dsl-no-sync", "email-password-reset", "escalate-to-tier2", "fiber-los-red-light")
+    }
     assert "built_at" in manifest and manifest["files"]["vectors.faiss"]
     assert current_path(tmp_path / "index") == report.path
 
@@ -62,7 +64,8 @@ def test_build_that_dies_midway_leaves_the_old_bundle_live(small_kb, tmp_path, f
     index = tmp_path / "index"
     first = build_index(small_kb, index, fake_embedder)
     (small_kb / "en" / "dsl-no-sync.md").write_text(
-        (small_kb / "en" / "dsl-no-sync.md").read_text().replace("telephone cable", "phone cable"))
+        (small_kb / "en" / "dsl-no-sync.md").read_text().replace("telephone cable", "phone cable")
+    )
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed while writing the BM25 index")
@@ -108,9 +111,11 @@ def test_model_mismatch_is_refused_with_what_to_do(small_kb, tmp_path, fake_embe
     other = FakeEmbedder(name="another-model", dim=64)
     with pytest.raises(ModelMismatch) as err:
         Searcher(index, other)
-    assert str(err.value) == ("the index was built with model 'fake-embedder' (64 dimensions) but the "
-                              "configured model is 'another-model' (64); run `kb index` to rebuild it "
-                              "with the configured model")
+    assert str(err.value) == (
+        "the index was built with model 'fake-embedder' (64 dimensions) but the "
+        "configured model is 'another-model' (64); run `kb index` to rebuild it "
+        "with the configured model"
+    )
 
 
 def test_no_index_says_run_kb_index(tmp_path, fake_embedder):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from kb.search.bundle import build_index
 from kb.errors import EvalFileError
+from kb.search.bundle import build_index
 from kb.search.evaluation import evaluate, read_eval_file
 from kb.search.searcher import Searcher
 
@@ -17,14 +17,17 @@ def write(tmp_path, lines):
 
 
 def test_bad_lines_are_reported_with_their_numbers(tmp_path):
-    path = write(tmp_path, [
-        '{"query": "dsl blinking", "expected": ["dsl-no-sync"], "lang": "en"}',
-        '{"query": "x", "expected": "dsl-no-sync"}',
-        'not json',
-        '',
-        '{"query": "", "expected": ["a"]}',
-        '{"query": "y", "expected": ["a"], "lang": "de"}',
-    ])
+    path = write(
+        tmp_path,
+        [
+            '{"query": "dsl blinking", "expected": ["dsl-no-sync"], "lang": "en"}',
+            '{"query": "x", "expected": "dsl-no-sync"}',
+            "not json",
+            "",
+            '{"query": "", "expected": ["a"]}',
+            '{"query": "y", "expected": ["a"], "lang": "de"}',
+        ],
+    )
     with pytest.raises(EvalFileError) as err:
         read_eval_file(path)
     lines = str(err.value).splitlines()
@@ -37,11 +40,14 @@ def test_bad_lines_are_reported_with_their_numbers(tmp_path):
 def test_metrics_count_hits_over_distinct_articles(small_kb, tmp_path, fake_embedder):
     build_index(small_kb, tmp_path / "index", fake_embedder)
     searcher = Searcher(tmp_path / "index", fake_embedder)
-    path = write(tmp_path, [
-        json.dumps({"query": "dsl light blinking no sync", "expected": ["dsl-no-sync"], "lang": "en"}),
-        json.dumps({"query": "los lampje rood glasvezel", "expected": ["fiber-los-red-light"], "lang": "nl"}),
-        json.dumps({"query": "dsl light blinking no sync", "expected": ["not-in-the-kb"], "lang": "en"}),
-    ])
+    path = write(
+        tmp_path,
+        [
+            json.dumps({"query": "dsl light blinking no sync", "expected": ["dsl-no-sync"], "lang": "en"}),
+            json.dumps({"query": "los lampje rood glasvezel", "expected": ["fiber-los-red-light"], "lang": "nl"}),
+            json.dumps({"query": "dsl light blinking no sync", "expected": ["not-in-the-kb"], "lang": "en"}),
+        ],
+    )
     report = evaluate(searcher, read_eval_file(path))
     m = report.metrics
     assert set(m) == {"hit@1", "hit@3", "hit@5", "mrr@10", "count", "by_lang"}

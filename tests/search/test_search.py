@@ -2,8 +2,8 @@
 
 import pytest
 
-from kb.search.bundle import build_index
 from kb.errors import QueryError
+from kb.search.bundle import build_index
 from kb.search.searcher import MAX_QUERY_CHARS, Searcher, clean_query
 
 
@@ -69,14 +69,19 @@ def test_typos_and_compounds_still_match_in_bm25(searcher):
     assert ids(searcher.search("glasvezelkabel knik", mode="bm25"))[0] == "fiber-los-red-light"
 
 
-@pytest.mark.parametrize("query, message", [
-    ("", "the query is empty; type a few words about the customer's problem"),
-    ("   \t\n ", "the query is empty; type a few words about the customer's problem"),
-    ("x" * 10_000, f"the query is 10000 characters; the limit is {MAX_QUERY_CHARS}. "
-                   "Describe the problem in a sentence or two"),
-    (b"\xff\xfe\xfa", "the query is not readable text; type the customer's problem in words"),
-    (42, "the query must be text"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("", "the query is empty; type a few words about the customer's problem"),
+        ("   \t\n ", "the query is empty; type a few words about the customer's problem"),
+        (
+            "x" * 10_000,
+            f"the query is 10000 characters; the limit is {MAX_QUERY_CHARS}. Describe the problem in a sentence or two",
+        ),
+        (b"\xff\xfe\xfa", "the query is not readable text; type the customer's problem in words"),
+        (42, "the query must be text"),
+    ],
+)
 def test_bad_queries_get_a_clear_error(searcher, query, message):
     with pytest.raises(QueryError) as err:
         searcher.search(query)

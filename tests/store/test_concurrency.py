@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from kb.caselog.cases import add_note, open_case, record_search, resolve_case, tick_step, timeline
-from kb.store.engine import make_engine
 from kb.errors import CaseClosed, InvalidInput
 from kb.identity.users import create_user, list_users
+from kb.store.engine import make_engine
 from tests.dbfixtures import run_all
 
 WORKERS, WRITES = 8, 15
@@ -26,8 +26,7 @@ def check_nothing_lost(engine, shared_id, own_ids):
     events = timeline(engine, shared_id)
     notes = {e.text for e in events if e.kind == "note"}
     assert notes == {f"worker {w} note {n}" for w in range(WORKERS) for n in range(WRITES)}
-    assert Counter(e.kind for e in events) == {"opened": 1, "note": WORKERS * WRITES,
-                                               "step_ticked": WORKERS * WRITES}
+    assert Counter(e.kind for e in events) == {"opened": 1, "note": WORKERS * WRITES, "step_ticked": WORKERS * WRITES}
     assert len(set(own_ids)) == WORKERS
     for own in own_ids:
         assert [e.kind for e in timeline(engine, own)] == ["opened"] + ["search"] * WRITES

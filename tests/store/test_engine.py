@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,14 +10,23 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from kb.store import engine as db
 from kb.caselog.cases import get_case, open_case
-from kb.store.engine import current_revision, downgrade, make_engine, session_scope, upgrade
 from kb.errors import InvalidInput
+from kb.store import engine as db
+from kb.store.engine import current_revision, downgrade, make_engine, session_scope, upgrade
 from kb.store.tables import Base, CaseEventRow, UserRow
 
-TABLES = {"users", "login_attempts", "cases", "case_events", "case_resolutions", "webhook_deliveries",
-          "audit_log", "content_gaps", "article_revisions"}
+TABLES = {
+    "users",
+    "login_attempts",
+    "cases",
+    "case_events",
+    "case_resolutions",
+    "webhook_deliveries",
+    "audit_log",
+    "content_gaps",
+    "article_revisions",
+}
 HEAD = "0003"  # the newest migration in kb/store/migrations/versions
 
 
@@ -39,12 +47,19 @@ def test_constraint_names_follow_the_naming_convention(engine):
     assert inspector.get_pk_constraint("cases")["name"] == "pk_cases"
     assert inspector.get_pk_constraint("case_resolutions")["name"] == "pk_case_resolutions"
     assert {fk["name"] for fk in inspector.get_foreign_keys("case_events")} == {
-        "fk_case_events_case_id_cases", "fk_case_events_actor_id_users"}
+        "fk_case_events_case_id_cases",
+        "fk_case_events_actor_id_users",
+    }
     assert [uq["name"] for uq in inspector.get_unique_constraints("users")] == ["uq_users_username"]
     assert {ix["name"] for ix in inspector.get_indexes("login_attempts")} == {
-        "ix_login_attempts_username_at", "ix_login_attempts_address_at"}
+        "ix_login_attempts_username_at",
+        "ix_login_attempts_address_at",
+    }
     assert {ck["name"] for ck in inspector.get_check_constraints("cases")} == {
-        "ck_cases_channel", "ck_cases_connection_type", "ck_cases_status"}
+        "ck_cases_channel",
+        "ck_cases_connection_type",
+        "ck_cases_status",
+    }
 
 
 def test_migration_and_models_agree(engine):
@@ -75,8 +90,16 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(engine, agent,
     before = counts()
     with pytest.raises(RuntimeError):
         with session_scope(engine) as session:
-            session.add(UserRow(username="ghost", password_hash="x", role="agent", display_name="Ghost",
-                                is_active=True, created_at=db.utcnow()))
+            session.add(
+                UserRow(
+                    username="ghost",
+                    password_hash="x",
+                    role="agent",
+                    display_name="Ghost",
+                    is_active=True,
+                    created_at=db.utcnow(),
+                )
+            )
             session.flush()
             raise RuntimeError("boom")
     assert counts() == before
@@ -108,10 +131,19 @@ def test_timestamps_come_back_timezone_aware_utc(engine, agent, clock):
 
 def test_naive_timestamps_are_refused(engine):
     from datetime import datetime
+
     with pytest.raises(Exception, match="timezone-aware"):
         with session_scope(engine) as session:
-            session.add(UserRow(username="naive", password_hash="x", role="agent", display_name="N",
-                                is_active=True, created_at=datetime(2026, 1, 1)))
+            session.add(
+                UserRow(
+                    username="naive",
+                    password_hash="x",
+                    role="agent",
+                    display_name="N",
+                    is_active=True,
+                    created_at=datetime(2026, 1, 1),
+                )
+            )
 
 
 @pytest.fixture

@@ -5,46 +5,106 @@ from __future__ import annotations
 import pytest
 
 from kb.caselog import cases, handoff
-from kb.integrations import webhook
 from kb.errors import InvalidInput, NotFound
+from kb.integrations import webhook
 
 LONG = "x" * 5001
 UNKNOWN = 987654
 
 # name -> (call(engine, case_id, user_id), expected exception, field for InvalidInput)
 BAD = {
-    "open: agent id as text": (lambda e, c, u: cases.open_case(e, str(u), "phone", "C-1", "p"), InvalidInput, "agent_id"),
+    "open: agent id as text": (
+        lambda e, c, u: cases.open_case(e, str(u), "phone", "C-1", "p"),
+        InvalidInput,
+        "agent_id",
+    ),
     "open: agent id bool": (lambda e, c, u: cases.open_case(e, True, "phone", "C-1", "p"), InvalidInput, "agent_id"),
     "open: unknown agent": (lambda e, c, u: cases.open_case(e, UNKNOWN, "phone", "C-1", "p"), NotFound, None),
     "open: channel": (lambda e, c, u: cases.open_case(e, u, "fax", "C-1", "p"), InvalidInput, "channel"),
     "open: channel missing": (lambda e, c, u: cases.open_case(e, u, None, "C-1", "p"), InvalidInput, "channel"),
-    "open: empty customer ref": (lambda e, c, u: cases.open_case(e, u, "chat", "   ", "p"), InvalidInput, "customer_ref"),
-    "open: customer ref not text": (lambda e, c, u: cases.open_case(e, u, "chat", 1234, "p"), InvalidInput, "customer_ref"),
-    "open: customer ref too long": (lambda e, c, u: cases.open_case(e, u, "chat", "C" * 101, "p"), InvalidInput, "customer_ref"),
+    "open: empty customer ref": (
+        lambda e, c, u: cases.open_case(e, u, "chat", "   ", "p"),
+        InvalidInput,
+        "customer_ref",
+    ),
+    "open: customer ref not text": (
+        lambda e, c, u: cases.open_case(e, u, "chat", 1234, "p"),
+        InvalidInput,
+        "customer_ref",
+    ),
+    "open: customer ref too long": (
+        lambda e, c, u: cases.open_case(e, u, "chat", "C" * 101, "p"),
+        InvalidInput,
+        "customer_ref",
+    ),
     "open: problem missing": (lambda e, c, u: cases.open_case(e, u, "chat", "C-1", None), InvalidInput, "problem"),
     "open: problem too long": (lambda e, c, u: cases.open_case(e, u, "chat", "C-1", LONG), InvalidInput, "problem"),
-    "open: connection type": (lambda e, c, u: cases.open_case(e, u, "chat", "C-1", "p", "adsl"), InvalidInput, "connection_type"),
+    "open: connection type": (
+        lambda e, c, u: cases.open_case(e, u, "chat", "C-1", "p", "adsl"),
+        InvalidInput,
+        "connection_type",
+    ),
     "search: empty query": (lambda e, c, u: cases.record_search(e, c, u, "", []), InvalidInput, "query"),
     "search: query too long": (lambda e, c, u: cases.record_search(e, c, u, "q" * 1001, []), InvalidInput, "query"),
     "search: query not text": (lambda e, c, u: cases.record_search(e, c, u, ["q"], []), InvalidInput, "query"),
-    "search: top ids a string": (lambda e, c, u: cases.record_search(e, c, u, "q", "dsl-no-sync"), InvalidInput, "top_ids"),
-    "search: top id not an id": (lambda e, c, u: cases.record_search(e, c, u, "q", ["DSL No Sync"]), InvalidInput, "top_ids"),
+    "search: top ids a string": (
+        lambda e, c, u: cases.record_search(e, c, u, "q", "dsl-no-sync"),
+        InvalidInput,
+        "top_ids",
+    ),
+    "search: top id not an id": (
+        lambda e, c, u: cases.record_search(e, c, u, "q", ["DSL No Sync"]),
+        InvalidInput,
+        "top_ids",
+    ),
     "search: top ids None": (lambda e, c, u: cases.record_search(e, c, u, "q", None), InvalidInput, "top_ids"),
     "search: unknown case": (lambda e, c, u: cases.record_search(e, UNKNOWN, u, "q", []), NotFound, None),
     "search: unknown actor": (lambda e, c, u: cases.record_search(e, c, UNKNOWN, "q", []), NotFound, None),
     "search: case id as text": (lambda e, c, u: cases.record_search(e, str(c), u, "q", []), InvalidInput, "case_id"),
-    "opened: article id empty": (lambda e, c, u: cases.record_article_opened(e, c, u, "", "en"), InvalidInput, "article_id"),
-    "opened: article id path": (lambda e, c, u: cases.record_article_opened(e, c, u, "../etc/passwd", "en"), InvalidInput, "article_id"),
-    "opened: article id too long": (lambda e, c, u: cases.record_article_opened(e, c, u, "a" * 201, "en"), InvalidInput, "article_id"),
+    "opened: article id empty": (
+        lambda e, c, u: cases.record_article_opened(e, c, u, "", "en"),
+        InvalidInput,
+        "article_id",
+    ),
+    "opened: article id path": (
+        lambda e, c, u: cases.record_article_opened(e, c, u, "../etc/passwd", "en"),
+        InvalidInput,
+        "article_id",
+    ),
+    "opened: article id too long": (
+        lambda e, c, u: cases.record_article_opened(e, c, u, "a" * 201, "en"),
+        InvalidInput,
+        "article_id",
+    ),
     "opened: lang": (lambda e, c, u: cases.record_article_opened(e, c, u, "dsl-no-sync", "de"), InvalidInput, "lang"),
-    "opened: unknown case": (lambda e, c, u: cases.record_article_opened(e, UNKNOWN, u, "dsl-no-sync", "en"), NotFound, None),
+    "opened: unknown case": (
+        lambda e, c, u: cases.record_article_opened(e, UNKNOWN, u, "dsl-no-sync", "en"),
+        NotFound,
+        None,
+    ),
     "tick: step zero": (lambda e, c, u: cases.tick_step(e, c, u, "dsl-no-sync", "en", 0), InvalidInput, "step_number"),
-    "tick: step as text": (lambda e, c, u: cases.tick_step(e, c, u, "dsl-no-sync", "en", "2"), InvalidInput, "step_number"),
-    "tick: step bool": (lambda e, c, u: cases.tick_step(e, c, u, "dsl-no-sync", "en", True), InvalidInput, "step_number"),
-    "tick: step too big": (lambda e, c, u: cases.tick_step(e, c, u, "dsl-no-sync", "en", 1000), InvalidInput, "step_number"),
+    "tick: step as text": (
+        lambda e, c, u: cases.tick_step(e, c, u, "dsl-no-sync", "en", "2"),
+        InvalidInput,
+        "step_number",
+    ),
+    "tick: step bool": (
+        lambda e, c, u: cases.tick_step(e, c, u, "dsl-no-sync", "en", True),
+        InvalidInput,
+        "step_number",
+    ),
+    "tick: step too big": (
+        lambda e, c, u: cases.tick_step(e, c, u, "dsl-no-sync", "en", 1000),
+        InvalidInput,
+        "step_number",
+    ),
     "tick: lang": (lambda e, c, u: cases.tick_step(e, c, u, "dsl-no-sync", None, 1), InvalidInput, "lang"),
     "tick: unknown case": (lambda e, c, u: cases.tick_step(e, UNKNOWN, u, "dsl-no-sync", "en", 1), NotFound, None),
-    "untick: step negative": (lambda e, c, u: cases.untick_step(e, c, u, "dsl-no-sync", "en", -1), InvalidInput, "step_number"),
+    "untick: step negative": (
+        lambda e, c, u: cases.untick_step(e, c, u, "dsl-no-sync", "en", -1),
+        InvalidInput,
+        "step_number",
+    ),
     "untick: article id": (lambda e, c, u: cases.untick_step(e, c, u, 5, "en", 1), InvalidInput, "article_id"),
     "untick: unknown actor": (lambda e, c, u: cases.untick_step(e, c, UNKNOWN, "dsl-no-sync", "en", 1), NotFound, None),
     "ticked: unknown case": (lambda e, c, u: cases.ticked_steps(e, UNKNOWN), NotFound, None),
@@ -55,19 +115,39 @@ BAD = {
     "note: unknown case": (lambda e, c, u: cases.add_note(e, UNKNOWN, u, "hello"), NotFound, None),
     "resolve: no articles": (lambda e, c, u: cases.resolve_case(e, c, u, []), InvalidInput, "article_ids"),
     "resolve: articles None": (lambda e, c, u: cases.resolve_case(e, c, u, None), InvalidInput, "article_ids"),
-    "resolve: articles a string": (lambda e, c, u: cases.resolve_case(e, c, u, "dsl-no-sync"), InvalidInput, "article_ids"),
-    "resolve: bad article id": (lambda e, c, u: cases.resolve_case(e, c, u, ["dsl-no-sync", "Bad Id"]), InvalidInput, "article_ids"),
-    "resolve: note too long": (lambda e, c, u: cases.resolve_case(e, c, u, ["dsl-no-sync"], LONG), InvalidInput, "note"),
+    "resolve: articles a string": (
+        lambda e, c, u: cases.resolve_case(e, c, u, "dsl-no-sync"),
+        InvalidInput,
+        "article_ids",
+    ),
+    "resolve: bad article id": (
+        lambda e, c, u: cases.resolve_case(e, c, u, ["dsl-no-sync", "Bad Id"]),
+        InvalidInput,
+        "article_ids",
+    ),
+    "resolve: note too long": (
+        lambda e, c, u: cases.resolve_case(e, c, u, ["dsl-no-sync"], LONG),
+        InvalidInput,
+        "note",
+    ),
     "resolve: note not text": (lambda e, c, u: cases.resolve_case(e, c, u, ["dsl-no-sync"], 3), InvalidInput, "note"),
     "resolve: unknown case": (lambda e, c, u: cases.resolve_case(e, UNKNOWN, u, ["dsl-no-sync"]), NotFound, None),
     "resolve: unknown actor": (lambda e, c, u: cases.resolve_case(e, c, UNKNOWN, ["dsl-no-sync"]), NotFound, None),
     "escalate: team": (lambda e, c, u: cases.escalate_case(e, c, u, "the-moon", "why"), InvalidInput, "team"),
     "escalate: team missing": (lambda e, c, u: cases.escalate_case(e, c, u, None, "why"), InvalidInput, "team"),
     "escalate: reason missing": (lambda e, c, u: cases.escalate_case(e, c, u, "tier2", ""), InvalidInput, "reason"),
-    "escalate: reason too long": (lambda e, c, u: cases.escalate_case(e, c, u, "tier2", "r" * 2001), InvalidInput, "reason"),
+    "escalate: reason too long": (
+        lambda e, c, u: cases.escalate_case(e, c, u, "tier2", "r" * 2001),
+        InvalidInput,
+        "reason",
+    ),
     "escalate: unknown case": (lambda e, c, u: cases.escalate_case(e, UNKNOWN, u, "tier2", "why"), NotFound, None),
     "unresolved: reason missing": (lambda e, c, u: cases.close_unresolved(e, c, u, None), InvalidInput, "reason"),
-    "unresolved: reason too long": (lambda e, c, u: cases.close_unresolved(e, c, u, "r" * 2001), InvalidInput, "reason"),
+    "unresolved: reason too long": (
+        lambda e, c, u: cases.close_unresolved(e, c, u, "r" * 2001),
+        InvalidInput,
+        "reason",
+    ),
     "unresolved: unknown actor": (lambda e, c, u: cases.close_unresolved(e, c, UNKNOWN, "why"), NotFound, None),
     "reopen: reason missing": (lambda e, c, u: cases.reopen_case(e, c, u, ""), InvalidInput, "reason"),
     "reopen: unknown case": (lambda e, c, u: cases.reopen_case(e, UNKNOWN, u, "why"), NotFound, None),
@@ -83,9 +163,21 @@ BAD = {
     "handoff: case id text": (lambda e, c, u: handoff.build_handoff(e, "1"), InvalidInput, "case_id"),
     "queue: url scheme": (lambda e, c, u: webhook.queue_handoff(e, c, "ftp://x/y", {}), InvalidInput, "url"),
     "queue: url empty": (lambda e, c, u: webhook.queue_handoff(e, c, "", {}), InvalidInput, "url"),
-    "queue: url too long": (lambda e, c, u: webhook.queue_handoff(e, c, "https://x/" + "a" * 2000, {}), InvalidInput, "url"),
-    "queue: payload not a dict": (lambda e, c, u: webhook.queue_handoff(e, c, "https://x/", "{}"), InvalidInput, "payload"),
-    "queue: payload not JSON": (lambda e, c, u: webhook.queue_handoff(e, c, "https://x/", {"a": {1, 2}}), InvalidInput, "payload"),
+    "queue: url too long": (
+        lambda e, c, u: webhook.queue_handoff(e, c, "https://x/" + "a" * 2000, {}),
+        InvalidInput,
+        "url",
+    ),
+    "queue: payload not a dict": (
+        lambda e, c, u: webhook.queue_handoff(e, c, "https://x/", "{}"),
+        InvalidInput,
+        "payload",
+    ),
+    "queue: payload not JSON": (
+        lambda e, c, u: webhook.queue_handoff(e, c, "https://x/", {"a": {1, 2}}),
+        InvalidInput,
+        "payload",
+    ),
     "queue: unknown case": (lambda e, c, u: webhook.queue_handoff(e, UNKNOWN, "https://x/", {}), NotFound, None),
     "deliveries: status": (lambda e, c, u: webhook.list_deliveries(e, status="lost"), InvalidInput, "status"),
 }

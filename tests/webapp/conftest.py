@@ -11,10 +11,10 @@ import re
 import pytest
 
 import kb.identity.users
-from kb.search.bundle import build_index
-from kb.store.engine import upgrade
-from kb.search.searcher import Searcher
 from kb.identity.users import ROLES, create_user
+from kb.search.bundle import build_index
+from kb.search.searcher import Searcher
+from kb.store.engine import upgrade
 from tests.conftest import FakeEmbedder, write_kb
 from webapp import create_app
 
@@ -54,8 +54,13 @@ def make_app(tmp_path, monkeypatch, index_root, searcher):
     apps = []
 
     def make(load_search: bool = True, **config):
-        settings = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-                    "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.store.engine'}", "KB_INDEX": str(index_root)}
+        settings = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.store.engine'}",
+            "KB_INDEX": str(index_root),
+        }
         app = create_app({**settings, **config})
         upgrade(app.extensions["kb"].engine)
         if load_search:
@@ -87,8 +92,10 @@ def runner(app):
 def users(app):
     """One active user per role, all with PASSWORD: {"agent": User, ...}."""
     engine = app.extensions["kb"].engine
-    return {role: create_user(engine, USERNAMES[role], PASSWORD, role, display_name=f"{role.title()} User")
-            for role in ROLES}
+    return {
+        role: create_user(engine, USERNAMES[role], PASSWORD, role, display_name=f"{role.title()} User")
+        for role in ROLES
+    }
 
 
 def csrf_token(client, path: str = "/auth/login") -> str:

@@ -48,8 +48,14 @@ def allowed_roles(app, endpoint) -> frozenset:
 
 def test_the_walker_sees_the_known_routes(app):
     seen = {(endpoint, method) for endpoint, method, _ in routes(app)}
-    assert {("auth.login", "GET"), ("auth.login", "POST"), ("auth.logout", "POST"),
-            ("admin.users", "GET"), ("admin.disable", "POST"), ("health.readyz", "GET")} <= seen
+    assert {
+        ("auth.login", "GET"),
+        ("auth.login", "POST"),
+        ("auth.logout", "POST"),
+        ("admin.users", "GET"),
+        ("admin.disable", "POST"),
+        ("health.readyz", "GET"),
+    } <= seen
 
 
 def test_every_view_declares_who_may_use_it(app):
@@ -69,8 +75,7 @@ def test_anonymous_requests_are_sent_to_log_in(app, client):
             continue
         response = client.open(path, method=method)
         location = response.headers.get("Location", "")
-        if not (response.status_code == 401 or (response.status_code == 302
-                                                 and location.startswith("/auth/login"))):
+        if not (response.status_code == 401 or (response.status_code == 302 and location.startswith("/auth/login"))):
             wrong.append((method, path, response.status_code, location))
     assert wrong == []
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from kb.errors import IndexMissing
 from kb.caselog.gaps import GapTable
+from kb.errors import IndexMissing
 from kb.identity.users import create_user
 from tests.webapp.conftest import csrf_token, sign_in_as
 
@@ -37,8 +37,14 @@ def test_search_returns_hits_with_snippets_urls_and_confidence(agent, searcher):
     assert top["url"].startswith("/articles/dsl-no-sync?lang=en")
     assert set(top["match"]) == {"kind", "step", "heading", "label"}
     assert top["snippet"]["html"] == "the <mark>dsl</mark> <mark>light</mark> keeps <mark>blinking</mark>"
-    assert top["snippet"]["parts"] == [["the ", False], ["dsl", True], [" ", False], ["light", True],
-                                       [" keeps ", False], ["blinking", True]]
+    assert top["snippet"]["parts"] == [
+        ["the ", False],
+        ["dsl", True],
+        [" ", False],
+        ["light", True],
+        [" keeps ", False],
+        ["blinking", True],
+    ]
     assert 0 < top["score"] <= 1 and data["timing_ms"]["search"] > 0
     assert "query" not in data  # the customer's words are not echoed back
 
@@ -74,23 +80,28 @@ def test_filters(agent):
     assert len(api(agent, {"query": "light", "k": 1}).get_json()["hits"]) == 1
 
 
-@pytest.mark.parametrize("body, message", [
-    (None, 'Send a JSON object, for example {"query": "internet light is red"}.'),
-    (["dsl"], 'Send a JSON object, for example {"query": "internet light is red"}.'),
-    ({}, "The query is missing; type a few words about the customer's problem."),
-    ({"query": 42}, "The query must be text"),
-    ({"query": " \t "}, "The query is empty; type a few words about the customer's problem"),
-    ({"query": "x" * 1001}, "The query is 1001 characters; the limit is 1000. Describe the problem in a sentence"),
-    ({"query": "dsl", "k": 0}, "'k' must be a whole number from 1 to 20."),
-    ({"query": "dsl", "k": 21}, "'k' must be a whole number from 1 to 20."),
-    ({"query": "dsl", "k": "5"}, "'k' must be a whole number from 1 to 20."),
-    ({"query": "dsl", "k": True}, "'k' must be a whole number from 1 to 20."),
-    ({"query": "dsl", "lang": "de"}, "The language 'de' is unknown; use one of nl, en."),
-    ({"query": "dsl", "category": ["wifi"]}, "The category '['wifi']' is unknown; use one of connectivity"),
-    ({"query": "dsl", "connection": "satellite"},
-     "The connection type 'satellite' is unknown; use one of fibre, dsl, cable, any."),
-    ({"query": "dsl", "only_lang": "yes"}, "'only_lang' must be true or false."),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (None, 'Send a JSON object, for example {"query": "internet light is red"}.'),
+        (["dsl"], 'Send a JSON object, for example {"query": "internet light is red"}.'),
+        ({}, "The query is missing; type a few words about the customer's problem."),
+        ({"query": 42}, "The query must be text"),
+        ({"query": " \t "}, "The query is empty; type a few words about the customer's problem"),
+        ({"query": "x" * 1001}, "The query is 1001 characters; the limit is 1000. Describe the problem in a sentence"),
+        ({"query": "dsl", "k": 0}, "'k' must be a whole number from 1 to 20."),
+        ({"query": "dsl", "k": 21}, "'k' must be a whole number from 1 to 20."),
+        ({"query": "dsl", "k": "5"}, "'k' must be a whole number from 1 to 20."),
+        ({"query": "dsl", "k": True}, "'k' must be a whole number from 1 to 20."),
+        ({"query": "dsl", "lang": "de"}, "The language 'de' is unknown; use one of nl, en."),
+        ({"query": "dsl", "category": ["wifi"]}, "The category '['wifi']' is unknown; use one of connectivity"),
+        (
+            {"query": "dsl", "connection": "satellite"},
+            "The connection type 'satellite' is unknown; use one of fibre, dsl, cable, any.",
+        ),
+        ({"query": "dsl", "only_lang": "yes"}, "'only_lang' must be true or false."),
+    ],
+)
 def test_bad_input_gets_400_with_a_message(agent, body, message):
     data = api(agent, body, status=400).get_json()
     assert message in data["error"] and set(data) == {"error"}
@@ -138,6 +149,7 @@ def test_a_missing_index_is_a_503_message_not_a_traceback(app, agent):
 
 # -- content gaps -------------------------------------------------------------------------------
 
+
 def test_flagging_a_gap_stores_query_language_user_and_time_in_the_database(app, agent, users):
     response = api(agent, {"query": "  modem  makes a   whistling noise ", "lang": "en"}, status=201, path="/api/gaps")
     assert response.get_json()["flagged"] is True
@@ -146,11 +158,14 @@ def test_flagging_a_gap_stores_query_language_user_and_time_in_the_database(app,
     assert gap.at.tzinfo is not None
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"query": ""}, "The query is empty"),
-    ({"query": "x", "lang": "fr"}, "The language must be one of nl, en."),
-    ("text", "Send a JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"query": ""}, "The query is empty"),
+        ({"query": "x", "lang": "fr"}, "The language must be one of nl, en."),
+        ("text", "Send a JSON object"),
+    ],
+)
 def test_bad_gap_flags_get_400(app, agent, body, message):
     assert message in api(agent, body, status=400, path="/api/gaps").get_json()["error"]
     assert GapTable(app.extensions["kb"].engine).recent() == []

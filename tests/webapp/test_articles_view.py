@@ -24,10 +24,20 @@ def write(root, article_id, lang, title, **fields):
 @pytest.fixture
 def articles(tmp_path):
     root = tmp_path / "articles"
-    steps = (("Ask the customer to look at the **DSL** light.", "The light is steady."),
-             ("Remove any splitter.", "The DSL light goes steady."))
-    write(root, "dsl-no-sync", "en", "DSL light blinking", steps=steps, related=("router-restart", "gone"),
-          escalate_to="network-operations", tags=("dsl", "sync"))
+    steps = (
+        ("Ask the customer to look at the **DSL** light.", "The light is steady."),
+        ("Remove any splitter.", "The DSL light goes steady."),
+    )
+    write(
+        root,
+        "dsl-no-sync",
+        "en",
+        "DSL light blinking",
+        steps=steps,
+        related=("router-restart", "gone"),
+        escalate_to="network-operations",
+        tags=("dsl", "sync"),
+    )
     write(root, "dsl-no-sync", "nl", "DSL-lampje knippert", related=("router-restart",))
     write(root, "router-restart", "en", "Restart the router")
     write(root, "router-restart", "nl", "Router herstarten")
@@ -110,9 +120,17 @@ def test_a_missing_language_version_falls_back_and_says_so(client_for):
     assert "This article has no English version; you are reading the Nederlands one." in text
 
 
-@pytest.mark.parametrize("url", ["/articles/nope", "/articles/old-one", "/articles/a-draft",
-                                 "/articles/..%2Fen%2Fdsl-no-sync", "/articles/DSL-NO-SYNC",
-                                 "/articles/" + "a" * 300])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/articles/nope",
+        "/articles/old-one",
+        "/articles/a-draft",
+        "/articles/..%2Fen%2Fdsl-no-sync",
+        "/articles/DSL-NO-SYNC",
+        "/articles/" + "a" * 300,
+    ],
+)
 def test_unknown_archived_or_invalid_ids_give_the_404_page(client_for, url):
     text = page(client_for(), url, status=404)
     assert "Not found" in text and "Traceback" not in text
@@ -158,7 +176,7 @@ def test_an_edited_article_is_shown_once_published(client_for, articles):
     new = page(client, "/articles/router-restart?lang=en")
     assert "<h1>Restart the router, the new way</h1>" in new
     revision = re.search(r'class="revision">[^<]*<code>([0-9a-f]{12})</code>', new).group(1)
-    assert revision not in old and re.search(r'<code>[0-9a-f]{12}</code>', old)
+    assert revision not in old and re.search(r"<code>[0-9a-f]{12}</code>", old)
 
 
 def test_without_a_published_index_articles_say_what_to_do(make_app, articles, tmp_path):
@@ -170,6 +188,7 @@ def test_without_a_published_index_articles_say_what_to_do(make_app, articles, t
 
 
 # -- cross-site scripting ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def xss_client(make_app, tmp_path):
@@ -183,7 +202,7 @@ def xss_client(make_app, tmp_path):
 
 def test_no_payload_survives_in_article_pages(xss_client):
     client, ids = xss_client
-    for article_id, payload in zip(ids, XSS_PAYLOADS):
+    for article_id, payload in zip(ids, XSS_PAYLOADS, strict=True):
         text = page(client, f"/articles/{article_id}?lang=en")
         try:
             assert_safe_page(text)

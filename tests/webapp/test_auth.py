@@ -40,10 +40,13 @@ def test_login_starts_a_new_session(client, auth, users):
         assert after["user_id"] == users["agent"].id and after.permanent
 
 
-@pytest.mark.parametrize("username, password, message", [
-    ("anna", "wrong password", "Wrong user name or password; check both and try again"),
-    ("nobody", PASSWORD, "Wrong user name or password; check both and try again"),
-])
+@pytest.mark.parametrize(
+    "username, password, message",
+    [
+        ("anna", "wrong password", "Wrong user name or password; check both and try again"),
+        ("nobody", PASSWORD, "Wrong user name or password; check both and try again"),
+    ],
+)
 def test_failed_login_shows_the_library_message(client, auth, users, username, password, message):
     response = auth.login(username, password)
     assert response.status_code == 401
@@ -70,8 +73,9 @@ def test_login_is_throttled_per_user_name(auth, users):
 
 def test_login_is_throttled_per_address(client, users):
     def attempt(username, password, address):
-        return client.post("/auth/login", data={"username": username, "password": password},
-                           environ_base={"REMOTE_ADDR": address})
+        return client.post(
+            "/auth/login", data={"username": username, "password": password}, environ_base={"REMOTE_ADDR": address}
+        )
 
     for n in range(20):
         assert attempt(f"guess{n}", "wrong password", "203.0.113.7").status_code == 401
@@ -99,11 +103,23 @@ def test_unknown_user_id_in_session_is_signed_out(client, users):
         assert "user_id" not in s
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example/", "///evil.example", "/\\evil.example", "\\\\evil.example",
-    "/\t/evil.example", "/\n/evil.example", "javascript:alert(1)", "evil.example/x", "http:/evil.example",
-    " /cases", "",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "///evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "javascript:alert(1)",
+        "evil.example/x",
+        "http:/evil.example",
+        " /cases",
+        "",
+    ],
+)
 def test_next_never_leaves_the_site(app, auth, users, target):
     response = auth.login("anna", PASSWORD, next=target)
     assert response.status_code == 302 and response.headers["Location"] == home(app)
@@ -115,8 +131,7 @@ def test_next_is_followed_without_its_query_string(auth, users):
 
 
 def test_login_page_drops_a_foreign_next(client):
-    assert 'name="next" type="hidden" value=""' in client.get("/auth/login?next=//evil.example").get_data(
-        as_text=True)
+    assert 'name="next" type="hidden" value=""' in client.get("/auth/login?next=//evil.example").get_data(as_text=True)
     assert 'value="/cases"' in client.get("/auth/login?next=/cases%3Fcustomer%3D1").get_data(as_text=True)
 
 
@@ -140,8 +155,10 @@ def test_logout_and_login_need_the_csrf_token(make_app, users):
     assert refused.status_code == 400 and "This form has expired" in refused.get_data(as_text=True)
 
     token = csrf_token(client)
-    assert client.post("/auth/login", data={"username": "anna", "password": PASSWORD,
-                                            "csrf_token": token}).status_code == 302
+    assert (
+        client.post("/auth/login", data={"username": "anna", "password": PASSWORD, "csrf_token": token}).status_code
+        == 302
+    )
     assert client.post("/auth/logout").status_code == 400
     assert client.post("/auth/logout", data={"csrf_token": "forged"}).status_code == 400
     assert client.get("/auth/account").status_code == 200  # still signed in
@@ -156,7 +173,7 @@ def test_logout_button_posts_with_a_csrf_token(make_app, users):
     client = make_app(WTF_CSRF_ENABLED=True).test_client()
     sign_in_as(client, users["agent"])
     page = client.get("/auth/account").get_data(as_text=True)
-    form = page[page.index('<form class="logout"'):]
+    form = page[page.index('<form class="logout"') :]
     assert 'method="post" action="/auth/logout"' in form and 'name="csrf_token"' in form.split("</form>")[0]
 
 
@@ -175,8 +192,9 @@ def test_session_cookie_is_secure_behind_https(make_app, monkeypatch):
     from kb.identity.users import create_user
 
     create_user(app.extensions["kb"].engine, "anna", PASSWORD, "agent")
-    response = app.test_client().post("/auth/login", data={"username": "anna", "password": PASSWORD},
-                                      base_url="https://localhost")
+    response = app.test_client().post(
+        "/auth/login", data={"username": "anna", "password": PASSWORD}, base_url="https://localhost"
+    )
     assert {"secure", "httponly", "samesite=lax"} <= cookie_flags(response.headers["Set-Cookie"])
 
 
@@ -186,8 +204,7 @@ def test_user_sets_the_interface_language(app, client, users):
     response = client.post("/auth/account", data={"language": "nl"})
     assert response.status_code == 302
     assert get_user(engine, users["agent"].id).language == "nl"
-    assert "Je instellingen" in client.get("/auth/account", headers={"Accept-Language": "en"}).get_data(
-        as_text=True)
+    assert "Je instellingen" in client.get("/auth/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
     client.post("/auth/account", data={"language": ""})
     assert get_user(engine, users["agent"].id).language is None
     assert client.post("/auth/account", data={"language": "de"}).status_code == 200  # refused, form again

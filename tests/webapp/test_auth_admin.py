@@ -36,8 +36,10 @@ def test_other_roles_are_refused(client, users, role):
 
 
 def test_add_user_with_a_generated_password_shown_once(app, admin_client):
-    response = admin_client.post("/admin/users", data={"username": "bram", "display_name": "Bram Jansen",
-                                                       "role": "editor", "language": "nl", "team": "kb"})
+    response = admin_client.post(
+        "/admin/users",
+        data={"username": "bram", "display_name": "Bram Jansen", "role": "editor", "language": "nl", "team": "kb"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "User bram was added" in page
     password = re.search(r'<code class="secret">([^<]+)</code>', page).group(1)
@@ -49,19 +51,25 @@ def test_add_user_with_a_generated_password_shown_once(app, admin_client):
 
 
 def test_add_user_with_a_chosen_password(app, admin_client):
-    page = admin_client.post("/admin/users", data={"username": "bram", "role": "agent",
-                                                   "password": "chosen-by-admin"}).get_data(as_text=True)
+    page = admin_client.post(
+        "/admin/users", data={"username": "bram", "role": "agent", "password": "chosen-by-admin"}
+    ).get_data(as_text=True)
     assert "User bram was added." in page and 'class="secret"' not in page
-    assert app.test_client().post("/auth/login", data={"username": "bram", "password": "chosen-by-admin"}
-                                  ).status_code == 302
+    assert (
+        app.test_client().post("/auth/login", data={"username": "bram", "password": "chosen-by-admin"}).status_code
+        == 302
+    )
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"username": "Bad Name!", "role": "agent"}, "The user name must be 3 to 64 characters"),
-    ({"username": "anna", "role": "agent"}, "The user name &#39;anna&#39; is taken; choose another."),
-    ({"username": "bram", "role": "root"}, "Not a valid choice"),
-    ({"username": "bram", "role": "agent", "password": "short"}, "Field must be between 8 and 1024"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"username": "Bad Name!", "role": "agent"}, "The user name must be 3 to 64 characters"),
+        ({"username": "anna", "role": "agent"}, "The user name &#39;anna&#39; is taken; choose another."),
+        ({"username": "bram", "role": "root"}, "Not a valid choice"),
+        ({"username": "bram", "role": "agent", "password": "short"}, "Field must be between 8 and 1024"),
+    ],
+)
 def test_add_user_refuses_bad_input_and_says_why(app, admin_client, data, message):
     response = admin_client.post("/admin/users", data=data)
     assert response.status_code == 400
@@ -74,8 +82,7 @@ def test_change_role_disable_and_enable(app, admin_client):
     assert stored(app, "anna").role == "analyst"
     page = admin_client.post("/admin/users/anna/disable", follow_redirects=True).get_data(as_text=True)
     assert "anna can no longer sign in." in page and not stored(app, "anna").is_active
-    assert app.test_client().post("/auth/login", data={"username": "anna", "password": PASSWORD}
-                                  ).status_code == 401
+    assert app.test_client().post("/auth/login", data={"username": "anna", "password": PASSWORD}).status_code == 401
     admin_client.post("/admin/users/anna/enable")
     assert stored(app, "anna").is_active
 

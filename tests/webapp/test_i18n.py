@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -21,15 +21,17 @@ from webapp.i18n import TRANSLATIONS, compile_catalogs
 DUTCH_PO = TRANSLATIONS / "nl" / "LC_MESSAGES" / "messages.po"
 
 
-@pytest.mark.parametrize("header, lang, heading", [
-    ("nl-NL,nl;q=0.9,en;q=0.8", "nl", "Inloggen"),
-    ("en-GB,en;q=0.9", "en", "Sign in"),
-    ("de-DE,fr;q=0.8", "en", "Sign in"),
-    (None, "en", "Sign in"),
-])
+@pytest.mark.parametrize(
+    "header, lang, heading",
+    [
+        ("nl-NL,nl;q=0.9,en;q=0.8", "nl", "Inloggen"),
+        ("en-GB,en;q=0.9", "en", "Sign in"),
+        ("de-DE,fr;q=0.8", "en", "Sign in"),
+        (None, "en", "Sign in"),
+    ],
+)
 def test_browser_language_chooses_the_interface(client, header, lang, heading):
-    page = client.get("/auth/login", headers={"Accept-Language": header} if header else {}).get_data(
-        as_text=True)
+    page = client.get("/auth/login", headers={"Accept-Language": header} if header else {}).get_data(as_text=True)
     assert f'<html lang="{lang}">' in page and f"<h1>{heading}</h1>" in page
 
 
@@ -54,7 +56,7 @@ def test_error_pages_and_library_messages_follow_the_language(client, users):
 
 def test_g_locale_and_formatting_follow_the_user(app):
     template = "{{ g.locale }} {{ format_number(1234567.5) }} {{ format_datetime(when, 'short') }}"
-    when = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
     with app.test_request_context(headers={"Accept-Language": "nl"}):
         app.preprocess_request()
         assert g.locale == "nl"
@@ -72,20 +74,25 @@ def test_dutch_catalog_is_complete_for_every_marked_string():
     translated = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog if m.id}
     with (ROOT / "babel.cfg").open(encoding="utf-8") as fh:
         method_map, options = parse_mapping_cfg(fh)
-    marked = {msg if isinstance(msg, str) else msg[0]
-              for _, _, msg, _, _ in extract_from_dir(ROOT, method_map, options, keywords={
-                  "_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None})}
+    marked = {
+        msg if isinstance(msg, str) else msg[0]
+        for _, _, msg, _, _ in extract_from_dir(
+            ROOT, method_map, options, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+        )
+    }
     missing = sorted(m for m in marked if m not in translated)
     assert missing == [], "add these to webapp/translations/nl/LC_MESSAGES/messages.po (see babel.cfg)"
-    untranslated = sorted(m.id for m in catalog if m.id and (not m.string or m.fuzzy or
-                                                             (m.pluralizable and not all(m.string))))
+    untranslated = sorted(
+        m.id for m in catalog if m.id and (not m.string or m.fuzzy or (m.pluralizable and not all(m.string)))
+    )
     assert untranslated == []
 
 
 def test_compile_catalogs_writes_missing_or_stale_mo_files(tmp_path):
     root = tmp_path / "translations"
-    shutil.copytree(TRANSLATIONS / "nl" / "LC_MESSAGES", root / "nl" / "LC_MESSAGES",
-                    ignore=shutil.ignore_patterns("*.mo"))
+    shutil.copytree(
+        TRANSLATIONS / "nl" / "LC_MESSAGES", root / "nl" / "LC_MESSAGES", ignore=shutil.ignore_patterns("*.mo")
+    )
     mo = root / "nl" / "LC_MESSAGES" / "messages.mo"
     assert compile_catalogs(root) == [mo] and mo.stat().st_size > 1000
     assert stat.S_IMODE(mo.stat().st_mode) == 0o644

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.search.bundle import build_index
 from kb.caselog.gaps import GapTable
-from kb.search.searcher import Searcher
 from kb.identity.users import create_user
+from kb.search.bundle import build_index
+from kb.search.searcher import Searcher
 from tests.conftest import FakeEmbedder
 from tests.webapp.conftest import csrf_token, sign_in_as
 from tests.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
@@ -49,8 +49,9 @@ def test_the_page_is_one_big_post_form_with_the_box_focused(agent):
 def test_without_javascript_the_form_renders_results_with_marks(agent, searcher):
     page = search(agent, query="dsl light blinking", lang="en")
     assert titles(page)[0] == "DSL light blinking: no DSL sync"
-    assert ('<p class="result-snippet" lang="en">'
-            "the <mark>dsl</mark> <mark>light</mark> keeps <mark>blinking</mark></p>") in page
+    assert (
+        '<p class="result-snippet" lang="en">the <mark>dsl</mark> <mark>light</mark> keeps <mark>blinking</mark></p>'
+    ) in page
     assert 'href="/articles/dsl-no-sync?lang=en' in page
     assert re.search(r'<meter class="result-score" min="0" max="1"[^>]* value="1.0"', page)
     assert 'value="dsl light blinking"' in page  # the box keeps the query
@@ -81,13 +82,19 @@ def test_filters_narrow_the_results(agent):
     assert links and all('lang="nl"' in link for link in links)
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"query": "   "}, "The query is empty; type a few words about the customer&#39;s problem"),
-    ({"query": "x" * 1001}, "The query is 1001 characters; the limit is 1000."),
-    ({}, "The query is missing; type a few words about the customer&#39;s problem."),
-    ({"query": "dsl", "category": "nonsense"}, "The category &#39;nonsense&#39; is unknown; use one of connectivity"),
-    ({"query": "dsl", "lang": "de"}, "The language &#39;de&#39; is unknown; use one of nl, en."),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"query": "   "}, "The query is empty; type a few words about the customer&#39;s problem"),
+        ({"query": "x" * 1001}, "The query is 1001 characters; the limit is 1000."),
+        ({}, "The query is missing; type a few words about the customer&#39;s problem."),
+        (
+            {"query": "dsl", "category": "nonsense"},
+            "The category &#39;nonsense&#39; is unknown; use one of connectivity",
+        ),
+        ({"query": "dsl", "lang": "de"}, "The language &#39;de&#39; is unknown; use one of nl, en."),
+    ],
+)
 def test_bad_input_is_shown_inline_not_as_a_traceback(agent, form, message):
     page = search(agent, status=400, **form)
     error = re.search(r'<p id="search-error" class="flash flash-error" role="alert">([^<]*)</p>', page)
@@ -127,7 +134,9 @@ def test_gaps_go_to_the_database_not_the_instance_folder(app, agent):
     agent.post("/gaps", data={"query": "modem on fire", "lang": "nl"})
     agent.post("/gaps", data={"query": "modem on fire again", "lang": "xx"})  # an unknown language is dropped
     assert [(g.query, g.lang) for g in GapTable(app.extensions["kb"].engine).recent()] == [
-        ("modem on fire again", None), ("modem on fire", "nl")]
+        ("modem on fire again", None),
+        ("modem on fire", "nl"),
+    ]
     assert not list(Path(app.instance_path).glob("*gaps*"))
 
 
@@ -169,6 +178,7 @@ def test_the_scripts_only_build_nodes_from_text_and_never_put_the_query_in_a_url
 
 
 # -- cross-site scripting in results ------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def xss_searcher(tmp_path_factory):

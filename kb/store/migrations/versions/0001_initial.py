@@ -8,8 +8,8 @@ Revises:
 Create Date: 2026-11-25
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0001"
 down_revision = None
@@ -71,10 +71,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases")),
         sa.ForeignKeyConstraint(["agent_id"], ["users.id"], name=op.f("fk_cases_agent_id_users")),
         sa.CheckConstraint(_in("channel", ("phone", "chat", "email")), name=op.f("ck_cases_channel")),
-        sa.CheckConstraint(_in("connection_type", ("fibre", "dsl", "cable", "unknown")),
-                           name=op.f("ck_cases_connection_type")),
-        sa.CheckConstraint(_in("status", ("open", "resolved", "escalated", "unresolved")),
-                           name=op.f("ck_cases_status")),
+        sa.CheckConstraint(
+            _in("connection_type", ("fibre", "dsl", "cable", "unknown")), name=op.f("ck_cases_connection_type")
+        ),
+        sa.CheckConstraint(
+            _in("status", ("open", "resolved", "escalated", "unresolved")), name=op.f("ck_cases_status")
+        ),
     )
     op.create_index(op.f("ix_cases_agent_id_opened_at"), "cases", ["agent_id", "opened_at"])
     op.create_index(op.f("ix_cases_status_opened_at"), "cases", ["status", "opened_at"])
@@ -93,9 +95,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_events")),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_events_case_id_cases")),
         sa.ForeignKeyConstraint(["actor_id"], ["users.id"], name=op.f("fk_case_events_actor_id_users")),
-        sa.CheckConstraint(_in("kind", ("opened", "search", "article_opened", "step_ticked", "step_unticked",
-                                        "note", "resolved", "escalated", "unresolved", "reopened")),
-                           name=op.f("ck_case_events_kind")),
+        sa.CheckConstraint(
+            _in(
+                "kind",
+                (
+                    "opened",
+                    "search",
+                    "article_opened",
+                    "step_ticked",
+                    "step_unticked",
+                    "note",
+                    "resolved",
+                    "escalated",
+                    "unresolved",
+                    "reopened",
+                ),
+            ),
+            name=op.f("ck_case_events_kind"),
+        ),
     )
     op.create_index(op.f("ix_case_events_case_id_id"), "case_events", ["case_id", "id"])
     op.create_table(
@@ -119,11 +136,13 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_webhook_deliveries_case_id_cases")),
-        sa.CheckConstraint(_in("status", ("pending", "delivered", "failed")),
-                           name=op.f("ck_webhook_deliveries_status")),
+        sa.CheckConstraint(
+            _in("status", ("pending", "delivered", "failed")), name=op.f("ck_webhook_deliveries_status")
+        ),
     )
-    op.create_index(op.f("ix_webhook_deliveries_status_next_attempt_at"), "webhook_deliveries",
-                    ["status", "next_attempt_at"])
+    op.create_index(
+        op.f("ix_webhook_deliveries_status_next_attempt_at"), "webhook_deliveries", ["status", "next_attempt_at"]
+    )
     op.create_index(op.f("ix_webhook_deliveries_case_id"), "webhook_deliveries", ["case_id"])
     op.create_table(
         "audit_log",
@@ -139,6 +158,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("audit_log", "webhook_deliveries", "case_resolutions", "case_events", "cases",
-                  "login_attempts", "users"):
+    for table in (
+        "audit_log",
+        "webhook_deliveries",
+        "case_resolutions",
+        "case_events",
+        "cases",
+        "login_attempts",
+        "users",
+    ):
         op.drop_table(table)
