@@ -22,14 +22,20 @@ start: install
 # one that scripts/pg-test-server.sh installs and starts (as root); without either they are skipped.
 # The browser test needs Debian's chromium, which scripts/browser-test-deps.sh installs (as root);
 # without it that test is skipped, or fails when KB_REQUIRE_BROWSER=1 (CI).
+# Layout rules (import-linter contracts in pyproject.toml) and ruff run first: they take seconds.
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	@url="$${KB_TEST_POSTGRES_URL:-$$(bash scripts/pg-test-server.sh 2>/dev/null || true)}"; \
 	if [ -n "$$url" ]; then echo "PostgreSQL tests: $$url"; else echo "PostgreSQL tests: no server (skipped)"; fi; \
 	if bash scripts/browser-test-deps.sh; then echo "Browser test: /usr/bin/chromium"; else echo "Browser test: no chromium (skipped)"; fi; \
-	KB_TEST_POSTGRES_URL="$$url" $(BIN)/pytest
+	KB_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -rs
 
 bench: install
 	$(BIN)/kb bench
 
 lint: install
 	$(BIN)/kb lint
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
