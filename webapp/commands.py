@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from kb.cli.registry import articles_dir, index_dir, instance_dir
@@ -11,6 +10,7 @@ from kb.cli.search import build
 
 def start(args) -> int:
     from kb.identity.users import ensure_demo_users
+    from kb.search.embedding import QUERY, load_embedder
     from kb.search.searcher import Searcher
     from kb.store.engine import upgrade
     from webapp import create_app, write_secret_key
@@ -18,10 +18,12 @@ def start(args) -> int:
 
     report, embedder = build(args)
     print(f"index: {report.articles} articles, {report.chunks} chunks (bundle {report.name})")
+    if getattr(embedder, "threads", 1) > 1:  # built with every core; serve with the query setting
+        embedder = load_embedder(getattr(args, "model", None), purpose=QUERY)
     write_secret_key(instance_dir())
     app = create_app(web_settings(args))
     upgrade(app.extensions["kb"].engine)
-    app.extensions["kb"].use_searcher(Searcher(index_dir(args), embedder))  # reuse the loaded model
+    app.extensions["kb"].use_searcher(Searcher(index_dir(args), embedder))
     server = local_server(app, "127.0.0.1", args.port)  # a taken port stops us before passwords are shown
     print(_login_help(ensure_demo_users(app.extensions["kb"].engine)))
     print(
@@ -63,7 +65,6 @@ def serve(args) -> int:
     from webapp import create_app
     from webapp.server import run_gunicorn
 
-    os.environ.setdefault("KB_TORCH_THREADS", "1")  # each worker is one process: no thread oversubscription
     try:
         app = create_app(web_settings(args))
     except RuntimeError as exc:  # no secret key

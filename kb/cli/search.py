@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
 from kb.cli.registry import articles_dir, command, index_dir, progress
@@ -14,12 +16,22 @@ INDEX_PATHS = ("articles", "index")
 def build(args, embedder=None):
     """Build and publish the index from the articles; returns (report, the embedder used)."""
     from kb.search.bundle import build_index
-    from kb.search.embedding import load_embedder
+    from kb.search.embedding import INDEX, load_embedder
 
-    embedder = embedder or load_embedder(getattr(args, "model", None))
+    embedder = embedder or load_embedder(getattr(args, "model", None), purpose=INDEX)
     return build_index(
         articles_dir(args), index_dir(args), embedder, progress=progress, force=getattr(args, "force", False)
     ), embedder
+
+
+def lower_priority() -> None:
+    """Index at a lower CPU priority (KB_INDEX_NICE, default 10) so agents' searches on the same
+    machine keep their speed while a build runs."""
+    raw = os.environ.get("KB_INDEX_NICE", "10")
+    try:
+        os.nice(max(0, min(19, int(raw))))
+    except (ValueError, OSError):
+        print(f"warning: KB_INDEX_NICE={raw!r} ignored; use 0 to 19", file=sys.stderr)
 
 
 def _index_arguments(sp: argparse.ArgumentParser) -> None:
@@ -34,6 +46,7 @@ def _index_arguments(sp: argparse.ArgumentParser) -> None:
     INDEX_PATHS,
 )
 def cmd_index(args) -> int:
+    lower_priority()
     report, _ = build(args)
     if report.skipped:
         print(
@@ -178,6 +191,11 @@ def _bench_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("--synthetic", type=int, default=10000, help="articles in the synthetic KB")
     sp.add_argument("--runs", type=int, default=200, help="timed searches per mode")
+    sp.add_argument(
+        "--under-load",
+        action="store_true",
+        help="only search latency: idle, next to a CPU-bound process, and during an index build",
+    )
 
 
 @command(
@@ -189,6 +207,14 @@ def _bench_arguments(sp: argparse.ArgumentParser) -> None:
 )
 def cmd_bench(args) -> int:
     from kb.search.bench import run_bench
+
+    if args.under_load:
+        from kb.search.load import run_under_load
+
+        results = run_under_load(articles_dir(args), model=args.model, runs=args.runs, log=None if args.json else print)
+        if args.json:
+            print(json.dumps(results, indent=2))
+        return 0
 
     results = run_bench(
         articles_dir(args),

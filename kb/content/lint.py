@@ -20,6 +20,7 @@ from kb.content.articles import (
     parse_article,
     read_text,
 )
+from kb.content.style import referenced_ids, term_findings, unobservable_findings
 from kb.errors import ArticleError
 
 REQUIRED_FIELDS = (
@@ -152,6 +153,8 @@ def check_article(a: Article) -> list[Problem]:
         bad("related", f"'related' lists the article itself ('{a.id}')")
     if a.lang in LANGUAGES:
         out.extend(_check_body(a))
+        for finding in term_findings(a) + unobservable_findings(a):
+            out.append(Problem(a.path, finding.line, finding.message, finding.hint))
     return out
 
 
@@ -245,7 +248,7 @@ def _check_body(a: Article) -> list[Problem]:
 
 
 def check_collection(articles: list[Article]) -> list[Problem]:
-    """Checks across articles: unique (id, lang), both languages, known related ids."""
+    """Checks across articles: unique (id, lang), both languages, known ids in 'related' and in the text."""
     out: list[Problem] = []
     seen: dict[tuple[str, str], Article] = {}
     by_id: dict[str, set[str]] = {}
@@ -284,6 +287,16 @@ def check_collection(articles: list[Article]) -> list[Problem]:
                         _field_line(a, "related"),
                         f"'related' names unknown article '{rid}'",
                         "use the id of an existing article",
+                    )
+                )
+        for line, rid in referenced_ids(a):
+            if rid not in by_id and rid not in TEAMS:  # "go to network-operations" names a team
+                out.append(
+                    Problem(
+                        a.path,
+                        line,
+                        f"the text refers to unknown article '{rid}'",
+                        "use the id of an existing article after 'see' / 'zie'",
                     )
                 )
     return out

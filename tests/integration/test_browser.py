@@ -352,7 +352,15 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
         step_one.check()
     response = answer.value
     assert response.ok, (response.status, response.text())
-    assert response.request.post_data_json == {"article_id": article_id, "lang": lang, "step": 1, "done": True}
+    revision = checklist.get_attribute("data-revision")  # the article version this page shows
+    assert re.fullmatch(r"[0-9a-f]{12}", revision), revision
+    assert response.request.post_data_json == {
+        "article_id": article_id,
+        "lang": lang,
+        "revision": revision,
+        "step": 1,
+        "done": True,
+    }
     assert response.json()["ticked"] == [1]
     page.wait_for_function("() => !document.querySelector(\"form#checklist input[name=step][value='1']\").disabled")
     assert step_one.is_checked()
@@ -370,6 +378,7 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     assert response.ok and response.request.post_data_json == {
         "article_id": article_id,
         "lang": lang,
+        "revision": revision,
         "step": 2,
         "done": True,
         "result": STEP_RESULT,

