@@ -27,8 +27,9 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	@url="$${KB_TEST_POSTGRES_URL:-$$(bash scripts/pg-test-server.sh 2>/dev/null || true)}"; \
-	if [ -n "$$url" ]; then echo "PostgreSQL tests: $$url"; else echo "PostgreSQL tests: no server (skipped)"; fi; \
+	@url="$${KB_TEST_POSTGRES_URL:-$$(bash scripts/pg-test-server.sh 2>.pg-test-server.log || true)}"; \
+	if [ -n "$$url" ]; then echo "PostgreSQL tests: $$url"; \
+	else echo "PostgreSQL tests: no server (skipped):"; tail -n 5 .pg-test-server.log 2>/dev/null; fi; \
 	if bash scripts/browser-test-deps.sh; then echo "Browser test: /usr/bin/chromium"; else echo "Browser test: no chromium (skipped)"; fi; \
 	KB_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -rs
 

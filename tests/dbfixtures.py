@@ -50,10 +50,12 @@ def _clean_environment(monkeypatch):
 def database_url(request, tmp_path):
     """The URL of an empty database of each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kb.store.engine'}"
+        yield f"sqlite:///{tmp_path / 'kb.db'}"
         return
     base = os.environ.get("KB_TEST_POSTGRES_URL")
     if not base:
+        if os.environ.get("KB_REQUIRE_POSTGRES") == "1":  # CI: a skipped PostgreSQL run is a failure
+            pytest.fail(PG_HINT + " (KB_REQUIRE_POSTGRES=1)")
         pytest.skip(PG_HINT)
     schema = f"kbtest_{uuid.uuid4().hex[:16]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
