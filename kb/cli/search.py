@@ -211,7 +211,13 @@ def cmd_bench(args) -> int:
     if args.under_load:
         from kb.search.load import run_under_load
 
-        results = run_under_load(articles_dir(args), model=args.model, runs=args.runs, log=None if args.json else print)
+        results = run_under_load(
+            articles_dir(args),
+            model=args.model,
+            runs=args.runs,
+            log=None if args.json else print,
+            cache_from=index_dir(args) / "cache",
+        )
         if args.json:
             print(json.dumps(results, indent=2))
         return 0

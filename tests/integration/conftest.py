@@ -5,14 +5,15 @@ import shutil
 import pytest
 
 from kb.search.bundle import build_index
-from kb.search.embedding import DEFAULT_MODEL, load_embedder
+from kb.search.embedding import DEFAULT_MODEL, INDEX, load_embedder
 from kb.search.searcher import Searcher
 from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    return load_embedder(DEFAULT_MODEL)
+    # These tests build whole indexes, so the model gets every core, as `kb index` gives it.
+    return load_embedder(DEFAULT_MODEL, purpose=INDEX)
 
 
 @pytest.fixture(scope="session")
