@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench_http.py                 # 4 clients for 30 s, text report
     .venv/bin/python scripts/bench_http.py --json --duration 10
     .venv/bin/python scripts/bench_http.py --with-case     # every client has a case open (searches logged)
+    .venv/bin/python scripts/bench_http.py --during-index  # a full `kb index --force` runs beside the load
 
 It prepares a throw-away instance folder (secret key, SQLite database, one agent user), builds the
 index with the configured model unless --index points at a published one, starts the server, waits
@@ -251,6 +252,7 @@ def summarise(samples, errors, elapsed: float, args) -> dict:
     server = percentiles([t["search"] for _, t, _ in samples if "search" in t])
     rps = len(samples) / elapsed if elapsed else 0.0
     return {
+        "during_index": args.during_index,
         "clients": args.clients,
         "workers": args.workers,
         "with_case": args.with_case,
@@ -314,7 +316,28 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    p.add_argument(
+        "--during-index",
+        action="store_true",
+        help="run a full `kb index --force` (empty cache, its own folder) while the clients search",
+    )
     return p
+
+
+def start_index_build(args, env: dict, work: Path) -> subprocess.Popen:
+    """A build from scratch in another process, as a publish runs it (KB_INDEX_NICE, KB_INDEX_THREADS)."""
+    command = [
+        sys.executable,
+        "-m",
+        "kb.cli",
+        "index",
+        "--force",
+        "--articles",
+        args.articles,
+        "--index",
+        str(work / "index-during-load"),
+    ]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,9 +348,18 @@ def main(argv: list[str] | None = None) -> int:
         env, index = prepare(args, work)
         port = args.port or free_port()
         server = start_server(args, env, index, port, work / "server.log")
+        build = None
         try:
+            if args.during_index:
+                build = start_index_build(args, env, work)
+                time.sleep(5)  # past its imports and model load: embedding when the load starts
             report = load(args, port, queries)
+            if build is not None:
+                report["index_build_ran_throughout"] = build.poll() is None
         finally:
+            if build is not None:
+                build.kill()
+                build.wait()
             stop_server(server)
     if args.json:
         print(json.dumps(report, indent=2))
