@@ -14,6 +14,10 @@ class ArticleError(KBError):
         super().__init__(f"{text} ({hint})" if hint else text)
 
 
+class LintFailed(KBError):
+    """Articles that do not pass `kb lint` are never published."""
+
+
 class IndexMissing(KBError):
     """No published index bundle exists yet."""
 

@@ -17,7 +17,7 @@ from webapp.services import Services
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. Settings come from test_config, then KB_* environment variables, then defaults."""
     app = Flask(__name__, instance_path=os.environ.get("KB_INSTANCE") or None, instance_relative_config=True)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _private_folder(Path(app.instance_path))
     app.config.from_mapping(
         KB_ARTICLES=os.environ.get("KB_ARTICLES", "articles"),
         KB_INDEX=os.environ.get("KB_INDEX", "index"),
@@ -50,6 +50,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     _security_headers(app)
     _error_pages(app)
     return app
+
+
+def _private_folder(path: Path) -> None:
+    """The instance folder (secret key, SQLite database) is for its owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.chmod(path, 0o700)
+    except OSError:
+        pass  # not ours: the files in it are still created 0600
 
 
 def _secret_from_instance(app: Flask) -> str | None:

@@ -14,9 +14,24 @@ INDEX_PATHS = ("articles", "index")
 
 
 def build(args, embedder=None):
-    """Build and publish the index from the articles; returns (report, the embedder used)."""
+    """Lint, then build and publish the index from the articles; returns (report, the embedder used).
+
+    Articles that do not lint are refused with the lint messages: nothing is published.
+    """
+    from kb.content.lint import lint_paths
+    from kb.errors import LintFailed
     from kb.search.bundle import build_index
     from kb.search.embedding import INDEX, load_embedder
+
+    root = articles_dir(args)
+    problems = lint_paths([root], context_root=root)
+    if problems:
+        shown = "\n".join(str(p) for p in problems[:20])
+        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise LintFailed(
+            f"{len(problems)} lint problem(s) in {root}; nothing was published. "
+            f"Fix them (`kb lint` lists them) and run `kb index` again:\n{shown}{more}"
+        )
 
     embedder = embedder or load_embedder(getattr(args, "model", None), purpose=INDEX)
     return build_index(

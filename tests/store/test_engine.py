@@ -200,3 +200,14 @@ def test_make_engine_refuses_bad_urls_without_showing_the_password(url):
         make_engine(url)
     assert info.value.field == "database_url" and "secret" not in str(info.value)
     assert "postgresql+psycopg://" in str(info.value)
+
+
+def test_a_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    path = tmp_path / "instance" / "firstline.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT count(*) FROM users")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in path.parent.iterdir()}
+    engine.dispose()
+    assert modes["firstline.db"] == 0o600 and all(mode == 0o600 for mode in modes.values()), modes
