@@ -6,8 +6,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-ANALYZER_VERSION = 2
-
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 STOPWORDS = {
@@ -114,6 +112,26 @@ def _synonym_index() -> dict[str, list[str]]:
 
 
 SYNONYMS = _synonym_index()
+
+
+def _analyzer_version() -> str:
+    """A hash of everything that decides how text is analysed: rebuild bundles when any of it changes."""
+    import hashlib
+    import json
+
+    import Stemmer
+
+    facts = {
+        "token": _TOKEN.pattern,
+        "normalise": sorted(_NORMALISE.items()),
+        "stopwords": {lang: sorted(words) for lang, words in STOPWORDS.items()},
+        "synonyms": SYNONYM_GROUPS,
+        "stemmer": Stemmer.version(),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode("utf-8")).hexdigest()[:12]
+
+
+ANALYZER_VERSION = _analyzer_version()
 
 
 def query_words(text: str) -> list[str]:

@@ -27,7 +27,8 @@ class BM25Index:
         self.vocab = {term: i for i, term in enumerate(vocab)}
         self.matrix = matrix
         self.surface = surface
-        self._deletes: dict[str, list[str]] | None = None
+        # Built here, before the index is shared: searches on several threads only ever read it.
+        self._deletes = _deletes_table(surface)
 
     @classmethod
     def build(cls, texts: list[str], langs: list[str]) -> BM25Index:
@@ -113,18 +114,22 @@ class BM25Index:
         """The most frequent known word within one edit (insert, delete, replace, swap)."""
         if len(word) < MIN_TYPO_LENGTH or word.isdigit():
             return []
-        if self._deletes is None:
-            self._deletes = {}
-            for known in self.surface:
-                if len(known) >= MIN_TYPO_LENGTH - 1:
-                    for variant in _deletes(known) | {known}:
-                        self._deletes.setdefault(variant, []).append(known)
         candidates = set()
         for variant in _deletes(word) | {word}:
             candidates.update(self._deletes.get(variant, ()))
         if not candidates:
             return []
         return [max(sorted(candidates), key=lambda w: self.surface[w])]
+
+
+def _deletes_table(surface: dict[str, int]) -> dict[str, list[str]]:
+    """Every one-letter deletion of each known word (and the word itself) -> the words it came from."""
+    table: dict[str, list[str]] = {}
+    for known in surface:
+        if len(known) >= MIN_TYPO_LENGTH - 1:
+            for variant in _deletes(known) | {known}:
+                table.setdefault(variant, []).append(known)
+    return table
 
 
 def _deletes(word: str) -> set[str]:
