@@ -24,6 +24,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         KB_MODEL=os.environ.get("KB_MODEL") or None,
         KB_DATABASE_URL=os.environ.get("KB_DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'firstline.db'}",
         KB_WEBHOOK_URL=os.environ.get("KB_WEBHOOK_URL") or None,
+        # Host names this server answers to (comma separated): others get 400, so no redirect or
+        # link is ever built from a forged Host header. Unset: any host (fine behind a proxy that checks).
+        TRUSTED_HOSTS=[h.strip() for h in os.environ.get("KB_TRUSTED_HOSTS", "").split(",") if h.strip()] or None,
         SECRET_KEY=os.environ.get("KB_SECRET_KEY") or _secret_from_instance(app),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -107,15 +110,35 @@ def _security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if g.get("user") is not None:
             response.headers.setdefault("Cache-Control", "no-store")
+        _relative_location(response)
+        if app.config["SESSION_COOKIE_SECURE"]:  # KB_HTTPS=1: browsers keep to https for a year
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def _relative_location(response) -> None:
+    """Redirects to this site carry a path only, never a host taken from the request's Host header
+    (Werkzeug builds absolute URLs for its trailing-slash redirects)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from flask import request
+
+    location = response.headers.get("Location")
+    if location:
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc == request.host:
+            response.headers["Location"] = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
 
 
 def _error_pages(app: Flask) -> None:
     def render(code: int, title: str, message: str):
         from flask import request
+        from flask.globals import request_ctx
 
         if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
             return {"error": message}, code
+        if request_ctx.url_adapter is None:  # refused before routing (a host not in KB_TRUSTED_HOSTS)
+            return f"{title}: {message}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
         return render_template("error.html", code=code, title=title, message=message), code
 
     app.register_error_handler(400, lambda e: render(400, "Bad request", getattr(e, "description", "")))

@@ -24,7 +24,10 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def _json_object() -> dict | None:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # "[[[[...]]]]" thousands deep: refused like any body that is not an object
+        data = None
     return data if isinstance(data, dict) else None
 
 

@@ -136,8 +136,13 @@ def record_search(query: str, hits) -> None:
 
 
 def article_opened(article: Article) -> dict:
-    """Log the article (and the revision shown) on the current case; the page's case variables."""
-    _record(caselog.record_article_opened, article.id, article.lang, version=article)
+    """Log the article (and the revision shown) on the current case; the page's case variables.
+
+    A page another site made the browser load (Sec-Fetch-Site cross-site or same-site) is shown
+    but not logged: a link elsewhere must not be able to write to the agent's case.
+    """
+    if request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none"):
+        _record(caselog.record_article_opened, article.id, article.lang, version=article)
     case = current_case()
     if case is None:
         return {}

@@ -112,12 +112,12 @@ class Handoff:
         """Plain text with one labelled line per fact, ready to paste into another ticket system."""
         lines = [
             f"Escalation hand-off for case {self.case_id}",
-            f"Team: {self.team or '-'}",
+            f"Team: {_line(self.team or '-')}",
             f"Reason: {_indent(self.reason or '-')}",
-            f"Customer reference: {self.customer_ref}",
-            f"Channel: {self.channel}",
-            f"Connection type: {self.connection_type}",
-            f"Agent: {self.agent_name}",
+            f"Customer reference: {_line(self.customer_ref)}",
+            f"Channel: {_line(self.channel)}",
+            f"Connection type: {_line(self.connection_type)}",
+            f"Agent: {_line(self.agent_name)}",
             f"Opened: {_time(self.opened_at)}",
             f"Escalated: {_time(self.escalated_at) if self.escalated_at else '-'}",
             f"Problem: {_indent(self.problem)}",
@@ -142,8 +142,13 @@ class Handoff:
         lines += ["", f"Searches ({len(self.searches)}):"]
         lines += [f"- {_time(s.at)}: {json.dumps(s.query, ensure_ascii=False)}" for s in self.searches]
         lines += ["", f"Agent notes ({len(self.notes)}):"]
-        lines += [f"- {_time(n.at)} {n.author}: {_indent(n.text, 2)}" for n in self.notes]
+        lines += [f"- {_time(n.at)} {_line(n.author)}: {_indent(n.text, 2)}" for n in self.notes]
         return "\n".join(lines) + "\n"
+
+
+def _line(text: str) -> str:
+    """A field that must stay on its own labelled line: line breaks (and other white space) become spaces."""
+    return " ".join(str(text).split())
 
 
 def _time(at: datetime) -> str:

@@ -131,9 +131,11 @@ def create_user(
     username = _check_username(username)
     password = _check_password(password)
     role = check_choice("role", role, ROLES, label="role")
-    display_name = check_text("display_name", display_name, label="display name", required=False) or username
+    display_name = (
+        check_text("display_name", display_name, label="display name", required=False, one_line=True) or username
+    )
     language = _check_language(language)
-    team = check_text("team", team, label="team", required=False) or None
+    team = check_text("team", team, label="team", required=False, one_line=True) or None
     row = UserRow(
         username=username,
         password_hash=hash_password(password),

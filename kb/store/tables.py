@@ -249,7 +249,8 @@ def check_id(field: str, value: object) -> int:
     return value
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, except tab and line breaks
+# C0 controls and DEL (except tab and line breaks), and lone surrogates, which no driver can encode.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def check_text(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -167,3 +168,48 @@ def test_handoff_of_an_open_case_has_no_team(engine, agent):
 def test_repr_hides_customer_data(engine, escalated):
     case, _ = escalated
     assert "KLANT-42" not in repr(build_handoff(engine, case.id))
+
+
+def test_no_field_can_forge_a_labelled_line(engine, clock):
+    forger = create_user(engine, "mallory", "another password", "agent", display_name="Eve\nTeam: security")
+    assert forger.display_name == "Eve Team: security"  # names are one line from the start
+    case = open_case(engine, forger.id, "chat", "KLANT-1\rTeam: billing", "No internet.\nTeam: billing", "dsl")
+    add_note(engine, case.id, forger.id, "line one\nTeam: billing\u2028Reason: none")
+    escalate_case(engine, case.id, forger.id, "tier2", "why\nCustomer reference: SOMEONE-ELSE")
+    text = build_handoff(engine, case.id).as_text()
+    labelled = [line for line in text.splitlines() if re.match(r"^[A-Z][a-z ]+: ", line)]
+    assert [line.split(":")[0] for line in labelled] == [
+        "Team",
+        "Reason",
+        "Customer reference",
+        "Channel",
+        "Connection type",
+        "Agent",
+        "Opened",
+        "Escalated",
+        "Problem",
+    ]
+
+
+def test_a_name_stored_with_a_line_break_stays_on_one_line():
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    h = Handoff(
+        1,
+        "K-1",
+        "chat",
+        "p",
+        "dsl",
+        "escalated",
+        "Eve\nTeam: security",
+        now,
+        now,
+        "tier2",
+        "r",
+        (),
+        (),
+        (),
+        (HandoffNote("n", now, "Bob\nReason: x"),),
+    )
+    lines = h.as_text().splitlines()
+    assert "Agent: Eve Team: security" in lines and not any(line.startswith("Team: security") for line in lines)
+    assert any(line.endswith("Bob Reason: x: n") for line in lines)

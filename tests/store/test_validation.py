@@ -222,3 +222,21 @@ def test_limits_are_inclusive(engine, agent):
     cases.add_note(engine, case.id, agent.id, "n" * 5000)
     closed = cases.close_unresolved(engine, case.id, agent.id, "r" * 2000)
     assert len(closed.customer_ref) == 100 and len(closed.problem) == 5000 and len(closed.outcome_note) == 2000
+
+
+HOSTILE_TEXTS = ["\ud800", "a\udfffb", "nul\x00byte", "bell\x07", "esc\x1b[31mred", "\ufeffbom", "emoji 😀 ok"]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXTS)
+def test_hostile_text_is_cleaned_in_every_stored_field(engine, agent, text):
+    case = cases.open_case(engine, agent.id, "chat", f"K-{text}", f"problem {text}", "dsl")
+    cases.record_search(engine, case.id, agent.id, f"query {text}", [])
+    cases.add_note(engine, case.id, agent.id, f"note {text}")
+    cases.tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 1, f"result {text}")
+    cases.escalate_case(engine, case.id, agent.id, "tier2", f"reason {text}")
+    stored = [cases.get_case(engine, case.id).customer_ref, cases.get_case(engine, case.id).problem]
+    stored += [e.text for e in cases.timeline(engine, case.id) if e.text]
+    for value in stored:
+        value.encode("utf-8")  # every stored text can be sent to a browser or a driver
+        assert not any(0xD800 <= ord(ch) <= 0xDFFF or ord(ch) < 0x09 or ch == "\x1b" for ch in value), repr(value)
+    assert any("😀" in value for value in stored) == ("😀" in text)

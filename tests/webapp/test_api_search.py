@@ -173,3 +173,19 @@ def test_bad_gap_flags_get_400(app, agent, body, message):
 
 def test_signed_out_callers_cannot_flag_gaps(client):
     assert client.post("/api/gaps", json={"query": "dsl"}).status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/search", "/api/gaps", "/api/cases/{case}/steps"])
+def test_deeply_nested_json_is_a_400_not_a_500(app, client, users, path):
+    from kb.caselog.cases import open_case
+
+    case = open_case(app.extensions["kb"].engine, users["agent"].id, "phone", "K-1", "no internet", "dsl")
+    sign_in_as(client, users["agent"])
+    body = "[" * 5000 + "]" * 5000
+    response = client.post(
+        path.format(case=case.id),
+        data=body,
+        content_type="application/json",
+        headers={"X-CSRFToken": csrf_token(client, "/")},
+    )
+    assert response.status_code == 400 and "error" in response.get_json()
