@@ -33,7 +33,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=os.environ.get("KB_HTTPS", "") == "1",
         PERMANENT_SESSION_LIFETIME=12 * 3600,
         MAX_CONTENT_LENGTH=256 * 1024,
-        WTF_CSRF_TIME_LIMIT=None,
+        # A form's CSRF token lasts a working day (KB_CSRF_HOURS, default 10), then the page is reloaded.
+        WTF_CSRF_TIME_LIMIT=int(float(os.environ.get("KB_CSRF_HOURS") or 10) * 3600),
         BABEL_DEFAULT_LOCALE="en",
         LANGUAGES=("en", "nl"),
     )

@@ -28,8 +28,31 @@ def public(view):
     return view
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def cross_site(request) -> bool:
+    """A state-changing request whose Origin (or, without one, Referer) is another site."""
+    from urllib.parse import urlsplit
+
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin == "null" or urlsplit(origin).netloc != request.host
+    referer = request.headers.get("Referer")
+    return referer is not None and urlsplit(referer).netloc != request.host
+
+
 def enforce_access(app) -> None:
-    """Install the before-request check that applies each view's declared roles."""
+    """Install the before-request checks: same-site origin for changes, then each view's declared roles."""
+
+    @app.before_request
+    def _same_site_only():
+        if request.method not in SAFE_METHODS and cross_site(request):
+            message = "This request came from another site and was refused; reload the page and try again."
+            if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
+                return {"error": message}, 403
+            return message + "\n", 403, {"Content-Type": "text/plain; charset=utf-8"}
+        return None
 
     @app.before_request
     def _check_access():

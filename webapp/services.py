@@ -21,6 +21,7 @@ class Services:
     _engine: object = None
     _snapshot: object = None
     _snapshot_path: Path | None = None
+    _snapshot_failed: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -60,12 +61,13 @@ class Services:
         from kb.search.bundle import current_path, load_snapshot
 
         path = current_path(self.index_root)
-        if path != self._snapshot_path:
+        if path != self._snapshot_path and not (self._snapshot is not None and path == self._snapshot_failed):
             with self._lock:
                 if path != self._snapshot_path:
                     try:
                         self._snapshot, self._snapshot_path = load_snapshot(path), path
                     except Exception:
+                        self._snapshot_failed = path  # not tried again until another bundle is published
                         if self._snapshot is None:
                             raise
         return self._snapshot

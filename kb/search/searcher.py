@@ -118,6 +118,7 @@ class Searcher:
         self._prepared: _Prepared | None = None
         self._loaded_path: Path | None = None
         self.last_reload_error: str | None = None
+        self._failed: tuple[Path, tuple] | None = None  # the published bundle that last failed to load
         self.refresh()
 
     @property
@@ -125,9 +126,15 @@ class Searcher:
         return self._current().bundle
 
     def refresh(self) -> bool:
-        """Load the published bundle if it changed. Keeps the old one if the new one fails to load."""
+        """Load the published bundle if it changed. Keeps the old one if the new one fails to load.
+
+        A bundle that failed is not tried again (hashing every file, under the lock, on every
+        search) until the published bundle or its manifest changes.
+        """
         path = current_path(self.index_root)
         if path == self._loaded_path:
+            return False
+        if self._prepared is not None and self._failed == (path, _signature(path)):
             return False
         with self._lock:
             if path == self._loaded_path:
@@ -137,6 +144,7 @@ class Searcher:
                 self._check_model(bundle)
             except (IndexInvalid, ModelMismatch) as exc:
                 self.last_reload_error = str(exc)
+                self._failed = (path, _signature(path))
                 if self._prepared is None:
                     raise
                 return False
@@ -343,6 +351,15 @@ def _confidence(model: str, dense: float | None, bm25: float | None) -> float:
     w_dense, w_bm25, bias = CALIBRATION.get(model, BM25_ONLY) if dense is not None else BM25_ONLY
     logit = bias + w_dense * (dense or 0.0) + w_bm25 * float(np.log1p(max(bm25 or 0.0, 0.0)))
     return round(float(1.0 / (1.0 + np.exp(-logit))), 4)
+
+
+def _signature(folder: Path) -> tuple:
+    """What tells a changed bundle folder from the same one: its manifest's size and modification time."""
+    try:
+        stat = (Path(folder) / "manifest.json").stat()
+    except OSError:
+        return ()
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _ms(since: float) -> float:

@@ -131,3 +131,22 @@ def test_old_bundles_are_pruned_but_current_kept(small_kb, tmp_path, fake_embedd
     assert len(bundles) == bundle_mod.KEEP_BUNDLES
     assert current_path(index) == report.path
     assert os.path.islink(index / "current")
+
+
+def test_a_bundle_that_failed_is_not_loaded_again_on_every_search(small_kb, tmp_path, fake_embedder, monkeypatch):
+    import kb.search.searcher as searcher_module
+
+    index = tmp_path / "index"
+    build_index(small_kb, index, fake_embedder)
+    searcher = Searcher(index, fake_embedder)
+    good = searcher.bundle.name
+    second = build_index(small_kb, index, fake_embedder, force=True)
+    (second.path / "vectors.faiss").write_bytes(b"garbage")
+    loads = []
+    real = searcher_module.load_bundle
+    monkeypatch.setattr(searcher_module, "load_bundle", lambda path: loads.append(path) or real(path))
+    for _ in range(5):
+        assert searcher.search("dsl").bundle == good
+    assert len(loads) == 1  # tried once, then remembered
+    third = build_index(small_kb, index, fake_embedder, force=True)  # a new publish is tried at once
+    assert searcher.search("dsl").bundle == third.name and len(loads) == 2

@@ -48,3 +48,18 @@ def test_redirects_never_carry_the_request_host(make_app):
     client = make_app().test_client()
     response = client.get("/cases", headers={"Host": "evil.example"})  # the trailing-slash redirect
     assert response.status_code == 308 and response.headers["Location"] == "/cases/"
+
+
+def test_a_change_from_another_site_is_refused(client, users):
+    sign_in_as(client, users["agent"])
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Referer": "https://evil.example/page"}):
+        response = client.post("/cases/open", data={"channel": "phone"}, headers=headers)
+        assert response.status_code == 403 and b"another site" in response.data, headers
+        api = client.post("/api/search", json={"query": "dsl"}, headers=headers)
+        assert api.status_code == 403 and "another site" in api.get_json()["error"]
+    same = client.post("/api/search", json={"query": "dsl light"}, headers={"Origin": "http://localhost"})
+    assert same.status_code == 200
+
+
+def test_csrf_tokens_expire_after_a_working_day(make_app):
+    assert make_app().config["WTF_CSRF_TIME_LIMIT"] == 10 * 3600
