@@ -9,13 +9,14 @@ from pathlib import Path
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFProtect
 
-from webapp import i18n
+from webapp import i18n, logs
 from webapp.security import enforce_access
 from webapp.services import Services
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. Settings come from test_config, then KB_* environment variables, then defaults."""
+    logs.install()
     app = Flask(__name__, instance_path=os.environ.get("KB_INSTANCE") or None, instance_relative_config=True)
     _private_folder(Path(app.instance_path))
     app.config.from_mapping(

@@ -65,6 +65,8 @@ def local_server(app: Flask, host: str = "127.0.0.1", port: int = 5000):
 
     class PathOnlyHandler(WSGIRequestHandler):
         def log_request(self, code="-", size="-") -> None:
-            self.log("info", '"%s %s" %s', self.command, urlsplit(self.path).path, code)
+            # A malformed request line leaves no command or path: still one short line, no traceback.
+            path = urlsplit(getattr(self, "path", "") or "").path or "-"
+            self.log("info", '"%s %s" %s', getattr(self, "command", None) or "-", path, getattr(code, "value", code))
 
     return make_server(host, port, app, threaded=True, request_handler=PathOnlyHandler)
