@@ -32,7 +32,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("KB_HTTPS", "") == "1",
-        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        # A session ends after KB_SESSION_HOURS (default 12) whatever happens, and after
+        # KB_IDLE_MINUTES (default 120) without a request; both are checked on the server.
+        KB_SESSION_HOURS=float(os.environ.get("KB_SESSION_HOURS") or 12),
+        KB_IDLE_MINUTES=float(os.environ.get("KB_IDLE_MINUTES") or 120),
+        PERMANENT_SESSION_LIFETIME=int(float(os.environ.get("KB_SESSION_HOURS") or 12) * 3600),
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=256 * 1024,
         # A form's CSRF token lasts a working day (KB_CSRF_HOURS, default 10), then the page is reloaded.
         WTF_CSRF_TIME_LIMIT=int(float(os.environ.get("KB_CSRF_HOURS") or 10) * 3600),

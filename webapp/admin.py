@@ -1,4 +1,7 @@
-"""User management for admins: list users, add a user, change a role, disable or enable."""
+"""User management for admins: list users, add a user, change a role, set a new password, disable or enable.
+
+Every change is audited with the admin who made it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from kb.errors import KBError
-from kb.identity.users import ROLES, create_user, disable_user, enable_user, list_users, set_role
+from kb.identity.users import ROLES, create_user, disable_user, enable_user, list_users, set_password, set_role
 from webapp.security import roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -50,10 +53,17 @@ def _engine():
     return current_app.extensions["kb"].engine
 
 
-def _page(form: AddUserForm, created: tuple[str, str] | None = None, status: int = 200):
+def _page(
+    form: AddUserForm,
+    created: tuple[str, str] | None = None,
+    status: int = 200,
+    new_password: tuple[str, str] | None = None,
+):
     users = list_users(_engine())
     role_forms = {u.username: RoleForm(role=u.role, formdata=None) for u in users}
-    return render_template("admin/users.html", users=users, form=form, role_forms=role_forms, created=created), status
+    return render_template(
+        "admin/users.html", users=users, form=form, role_forms=role_forms, created=created, new_password=new_password
+    ), status
 
 
 @bp.get("/users")
@@ -120,9 +130,24 @@ def enable(username: str):
     return redirect(url_for("admin.users"))
 
 
+@bp.post("/users/<username>/password")
+@roles("admin")
+def new_password(username: str):
+    """A generated password, shown once on the page (never flashed); the user's sessions end."""
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("admin.users"))
+    password = secrets.token_urlsafe(12)
+    try:
+        set_password(_engine(), username, password, actor_id=g.user.id)
+    except KBError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users"))
+    return _page(AddUserForm(formdata=None), new_password=(username, password))
+
+
 def _apply(change, *args, done: str) -> None:
     try:
-        change(_engine(), *args)
+        change(_engine(), *args, actor_id=g.user.id)
     except KBError as exc:
         flash(str(exc), "error")
     else:

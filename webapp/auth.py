@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -13,8 +14,8 @@ from werkzeug.routing import RequestRedirect
 from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
-from kb.errors import KBError, LoginFailed, LoginThrottled
-from kb.identity.users import ROLES, authenticate, get_user, set_language
+from kb.errors import InvalidInput, KBError, LoginFailed, LoginThrottled
+from kb.identity.users import ROLES, authenticate, change_own_password, get_user, revoke_sessions, set_language
 from webapp.security import PUBLIC, public, roles
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -27,6 +28,14 @@ class LoginForm(FlaskForm):
     username = StringField(lazy_gettext("User name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(lazy_gettext("Current password"), validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField(
+        lazy_gettext("New password (at least 8 characters)"), validators=[DataRequired(), Length(min=8, max=1024)]
+    )
+    repeat = PasswordField(lazy_gettext("New password again"), validators=[DataRequired(), Length(max=1024)])
 
 
 class LanguageForm(FlaskForm):
@@ -88,16 +97,44 @@ def _load_user_first(state) -> None:
     state.app.jinja_env.globals.update(nav_links=nav_links, home_url=home_url)
 
 
+def start_session(user) -> None:
+    """A fresh session for `user`: nothing from before the log-in survives (no fixation)."""
+    session.clear()
+    session.permanent = True
+    now = int(time.time())
+    session.update(user_id=user.id, gen=user.session_generation, signed_in_at=now, seen_at=now)
+
+
+def _session_valid(user) -> bool:
+    """Same generation (not signed out, no new password, not disabled since), within both timeouts."""
+    now = time.time()
+    config = current_app.config
+    signed_in, seen = session.get("signed_in_at"), session.get("seen_at")
+    return (
+        user is not None
+        and user.is_active
+        and session.get("gen") == user.session_generation
+        and isinstance(signed_in, int)
+        and isinstance(seen, int)
+        and now - signed_in <= config["KB_SESSION_HOURS"] * 3600
+        and now - seen <= config["KB_IDLE_MINUTES"] * 60
+    )
+
+
 def load_logged_in_user() -> None:
-    """Set g.user from the session; a disabled or deleted user is signed out."""
+    """Set g.user from the session; a revoked, expired, disabled or deleted user's session ends."""
     g.user = None
     if request.endpoint == "static":
         return  # stylesheets and scripts need no user: no database query for them
     user_id = session.get("user_id")
+    if user_id is None:
+        return
     user = get_user(current_app.extensions["kb"].engine, user_id) if isinstance(user_id, int) else None
-    if user_id is not None and (user is None or not user.is_active):
+    if not _session_valid(user):
         session.clear()
-        user = None
+        return
+    if time.time() - session["seen_at"] >= 60:  # the idle clock, without a new cookie on every request
+        session["seen_at"] = int(time.time())
     g.user = user
 
 
@@ -118,9 +155,7 @@ def login():
         except (LoginFailed, LoginThrottled) as exc:
             error, status = str(exc), 429 if isinstance(exc, LoginThrottled) else 401
         else:
-            session.clear()  # a fresh session: nothing from before the log-in survives (no fixation)
-            session.permanent = True
-            session["user_id"] = user.id
+            start_session(user)
             return redirect(safe_next(form.next.data) or home_url())
     return render_template("auth/login.html", form=form, error=error), status
 
@@ -128,6 +163,8 @@ def login():
 @bp.post("/logout")
 @roles(*ROLES)
 def logout():
+    """Sign out everywhere: this cookie, and any copy of it, stops working."""
+    revoke_sessions(current_app.extensions["kb"].engine, g.user.id)
     session.clear()
     flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))
@@ -145,7 +182,39 @@ def account():
         else:
             flash(gettext("Your language setting is saved."), "info")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form)
+    return render_template("auth/account.html", form=form, password_form=PasswordForm(formdata=None))
+
+
+@bp.post("/password")
+@roles(*ROLES)
+def change_password():
+    """The user's own new password; every other session of theirs ends, this one continues."""
+    form = PasswordForm()
+    error = None
+    if not form.validate_on_submit():
+        error = gettext("Fill in your current password and the new one (at least 8 characters) twice.")
+    elif form.password.data != form.repeat.data:
+        error = gettext("The two new passwords differ; type the same one twice.")
+    else:
+        try:
+            user = change_own_password(
+                current_app.extensions["kb"].engine, g.user.id, form.current_password.data, form.password.data
+            )
+        except InvalidInput as exc:
+            error = {
+                "current_password": gettext("The current password is wrong; nothing was changed."),
+                "password": gettext("Choose another new password (8 to 1024 characters, not the current one)."),
+            }.get(exc.field, str(exc))
+        else:
+            start_session(user)
+            flash(gettext("Your password is changed. You are signed out everywhere else."), "info")
+            return redirect(url_for("auth.account"))
+    return render_template(
+        "auth/account.html",
+        form=LanguageForm(language=g.user.language or ""),
+        password_form=PasswordForm(formdata=None),
+        password_error=error,
+    ), 400
 
 
 @bp.app_errorhandler(CSRFError)

@@ -1,4 +1,4 @@
-"""`kb user`: manage web users (add, set-role, disable, enable, list)."""
+"""`kb user`: manage web users (add, set-role, set-password, disable, enable, list)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ USER_ACTIONS = {
         'kb user add anna.devries --role agent --name "Anna de Vries" --language nl',
     ),
     "set-role": ("give a user another role", "kb user set-role anna.devries editor"),
+    "set-password": (
+        "give a user a new password (prints a generated one unless --password-stdin); their sessions end",
+        "kb user set-password anna.devries",
+    ),
     "disable": ("stop a user from signing in (their cases stay)", "kb user disable demo-agent"),
     "enable": ("let a disabled user sign in again", "kb user enable anna.devries"),
     "list": ("list the users with role, status, language and team", "kb user list"),
@@ -28,21 +32,22 @@ def _user_arguments(sp: argparse.ArgumentParser) -> None:
         )
         if action != "list":
             ap.add_argument("username", help="user name: 3-64 of a-z 0-9 . _ -")
+        if action in ("add", "set-password"):
+            ap.add_argument(
+                "--password-stdin", action="store_true", help="read the password from the first line of standard input"
+            )
         if action == "add":
             ap.add_argument("--role", required=True, help=ROLE_HELP)
             ap.add_argument("--name", help="full name shown in the app (default: the user name)")
             ap.add_argument("--language", choices=["nl", "en"], help="interface language (default: browser's)")
             ap.add_argument("--team", help="the user's team, e.g. helpdesk-a")
-            ap.add_argument(
-                "--password-stdin", action="store_true", help="read the password from the first line of standard input"
-            )
         if action == "set-role":
             ap.add_argument("role", help=ROLE_HELP)
 
 
 @command(
     "user",
-    "manage web users: add, set-role, disable, enable, list",
+    "manage web users: add, set-role, set-password, disable, enable, list",
     'kb user add anna.devries --role agent --name "Anna de Vries"',
     _user_arguments,
     (),
@@ -59,6 +64,12 @@ def cmd_user(args) -> int:
             engine, args.username, password, args.role, display_name=args.name, language=args.language, team=args.team
         )
         print(f"added {user.username} ({user.role})")
+        if not args.password_stdin:
+            print(f"password: {password}  (shown only now)")
+    elif args.action == "set-password":
+        password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else _new_password()
+        user = users.set_password(engine, args.username, password)
+        print(f"{user.username} has a new password; their sessions have ended")
         if not args.password_stdin:
             print(f"password: {password}  (shown only now)")
     elif args.action == "set-role":

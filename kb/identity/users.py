@@ -31,6 +31,8 @@ __all__ = [
     "disable_user",
     "enable_user",
     "set_password",
+    "change_own_password",
+    "revoke_sessions",
     "set_language",
     "get_user",
     "list_users",
@@ -56,10 +58,20 @@ class User:
     language: str | None
     team: str | None
     is_active: bool
+    session_generation: int = 0  # a session cookie is valid only for the generation it was issued in
 
 
 def _user(row: UserRow) -> User:
-    return User(row.id, row.username, row.role, row.display_name, row.language, row.team, row.is_active)
+    return User(
+        row.id,
+        row.username,
+        row.role,
+        row.display_name,
+        row.language,
+        row.team,
+        row.is_active,
+        row.session_generation or 0,
+    )
 
 
 def hash_password(password: str) -> str:
@@ -215,8 +227,15 @@ def _refuse_if_throttled(session, name: str, address: str, now: datetime) -> Non
             )
 
 
-def _update(engine: Engine, username: str, action: str, **changes) -> User:
+def _update(
+    engine: Engine, username: str, action: str, actor_id: int | None = None, revoke: bool = False, **changes
+) -> User:
+    """Change a user (audited with the admin who did it; None: the `kb` command on the server).
+
+    `revoke` ends every session the user has (a new generation).
+    """
     username = _check_username(username)
+    actor_id = None if actor_id is None else check_id("actor_id", actor_id)
     with db.session_scope(engine) as session:
         row = session.scalar(select(UserRow).where(UserRow.username == username).with_for_update())
         if row is None:
@@ -225,10 +244,12 @@ def _update(engine: Engine, username: str, action: str, **changes) -> User:
         before = {key: getattr(row, key) for key in shown}
         for key, value in changes.items():
             setattr(row, key, value)
+        if revoke:
+            row.session_generation = (row.session_generation or 0) + 1
         session.add(
             AuditLogRow(
                 at=db.utcnow(),
-                actor_id=None,
+                actor_id=actor_id,
                 action=action,
                 target=f"user:{row.id}",
                 detail=json.dumps({"before": before, "after": shown}),
@@ -237,25 +258,52 @@ def _update(engine: Engine, username: str, action: str, **changes) -> User:
         return _user(row)
 
 
-def set_role(engine: Engine, username: str, role: str) -> User:
+def set_role(engine: Engine, username: str, role: str, actor_id: int | None = None) -> User:
     """Give the user another role (audited)."""
-    return _update(engine, username, "set_role", role=check_choice("role", role, ROLES, label="role"))
+    return _update(engine, username, "set_role", actor_id, role=check_choice("role", role, ROLES, label="role"))
 
 
-def disable_user(engine: Engine, username: str) -> User:
-    """Stop the user from logging in (audited); their cases stay."""
-    return _update(engine, username, "disable_user", is_active=False)
+def disable_user(engine: Engine, username: str, actor_id: int | None = None) -> User:
+    """Stop the user from logging in and end their sessions (audited); their cases stay."""
+    return _update(engine, username, "disable_user", actor_id, revoke=True, is_active=False)
 
 
-def enable_user(engine: Engine, username: str) -> User:
-    """Let a disabled user log in again (audited)."""
-    return _update(engine, username, "enable_user", is_active=True)
+def enable_user(engine: Engine, username: str, actor_id: int | None = None) -> User:
+    """Let a disabled user log in again (audited); sessions from before the disable stay void."""
+    return _update(engine, username, "enable_user", actor_id, is_active=True)
 
 
-def set_password(engine: Engine, username: str, password: str) -> User:
-    """Give the user a new password (audited, without the password)."""
+def set_password(engine: Engine, username: str, password: str, actor_id: int | None = None) -> User:
+    """Give the user a new password (audited, without the password); their sessions end."""
     password_hash = hash_password(_check_password(password))
-    return _update(engine, username, "set_password", password_hash=password_hash)
+    return _update(engine, username, "set_password", actor_id, revoke=True, password_hash=password_hash)
+
+
+def change_own_password(engine: Engine, user_id: int, current: str, new: str) -> User:
+    """The signed-in user's own change: the current password must be right; every session ends."""
+    user_id = check_id("user_id", user_id)
+    if not isinstance(current, str) or not current:
+        raise InvalidInput("current_password", "Type your current password.")
+    new = _check_password(new)
+    with db.session_scope(engine, readonly=True) as session:
+        row = session.get(UserRow, user_id)
+        if row is None or not row.is_active:
+            raise NotFound("Your account is not active any more; sign in again.")
+        username, stored = row.username, row.password_hash
+    if not verify_password(current, stored):
+        raise InvalidInput("current_password", "The current password is wrong; nothing was changed.")
+    if new == current:
+        raise InvalidInput("password", "The new password is the same as the current one; choose another.")
+    return set_password(engine, username, new, actor_id=user_id)
+
+
+def revoke_sessions(engine: Engine, user_id: int) -> None:
+    """End every session of this user (signing out signs out everywhere)."""
+    user_id = check_id("user_id", user_id)
+    with db.session_scope(engine) as session:
+        row = session.get(UserRow, user_id, with_for_update=True)
+        if row is not None:
+            row.session_generation = (row.session_generation or 0) + 1
 
 
 def set_language(engine: Engine, user_id: int, language: str | None) -> User:

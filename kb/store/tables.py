@@ -113,6 +113,8 @@ class UserRow(Base):
     is_active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Incremented on sign-out, a new password and disabling: session cookies of an older generation are void.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LoginAttemptRow(Base):

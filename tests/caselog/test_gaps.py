@@ -6,13 +6,13 @@ import logging
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from kb.caselog.cases import open_case
 from kb.caselog.gaps import MAX_RECENT, Gap, GapTable, flag_gap
 from kb.errors import InvalidInput, NotFound, QueryError
-from kb.identity.users import create_user
+from kb.identity.users import create_user, get_user
 from kb.store import engine as db
 from kb.store.engine import current_revision, downgrade, session_scope, upgrade
 from kb.store.tables import ContentGapRow
@@ -154,9 +154,17 @@ def test_the_migration_creates_the_table(make_engines):
     fresh = make_engines()
     upgrade(fresh, "0001")
     assert "content_gaps" not in inspect(fresh).get_table_names()
-    agent = create_user(fresh, "anna", "correct horse battery", "agent")
+    with fresh.begin() as conn:  # a user as 0001 stored them (the current model has newer columns)
+        conn.execute(
+            text(
+                "INSERT INTO users (username, password_hash, role, display_name, is_active, created_at) "
+                "VALUES ('anna', 'x', 'agent', 'Anna', :yes, :now)"
+            ),
+            {"yes": True, "now": db.utcnow().replace(tzinfo=None)},
+        )
     upgrade(fresh)
-    assert current_revision(fresh) == "0003"
+    assert current_revision(fresh) == "0004"
+    agent = get_user(fresh, 1)
     inspector = inspect(fresh)
     assert inspector.get_pk_constraint("content_gaps")["name"] == "pk_content_gaps"
     assert {fk["name"] for fk in inspector.get_foreign_keys("content_gaps")} == {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -243,7 +244,10 @@ def test_set_password_replaces_the_old_one_and_is_audited_without_it(engine):
     set_password(engine, "anna", "a brand new password")
     with pytest.raises(LoginFailed):
         authenticate(engine, "anna", PASSWORD, "10.0.0.1")
-    assert authenticate(engine, "anna", "a brand new password", "10.0.0.1") == user
+    # The same user, in a new session generation: every session from before has ended.
+    assert authenticate(engine, "anna", "a brand new password", "10.0.0.1") == dataclasses.replace(
+        user, session_generation=user.session_generation + 1
+    )
     with session_scope(engine, readonly=True) as session:
         row = session.scalar(select(AuditLogRow))
     assert (row.action, json.loads(row.detail)) == ("set_password", {"before": {}, "after": {}})

@@ -7,6 +7,7 @@ fake embedder, and its Searcher is injected, so no model is ever loaded.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -104,9 +105,11 @@ def csrf_token(client, path: str = "/auth/login") -> str:
 
 
 def sign_in_as(client, user) -> None:
-    """Put `user` in the client's session without going through the form."""
+    """Put `user` in the client's session without going through the form (as a log-in writes it)."""
+    now = int(time.time())
+    current = kb.identity.users.get_user(client.application.extensions["kb"].engine, user.id) or user
     with client.session_transaction() as session:
-        session["user_id"] = user.id
+        session.update(user_id=user.id, gen=current.session_generation, signed_in_at=now, seen_at=now)
 
 
 class AuthActions:

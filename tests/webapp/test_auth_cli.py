@@ -28,9 +28,9 @@ from webapp import create_app
 def kb_env(tmp_path, monkeypatch):
     """A fresh instance folder and database, as `kb` sees them through the environment."""
     monkeypatch.setenv("KB_INSTANCE", str(tmp_path / "instance"))
-    monkeypatch.setenv("KB_DATABASE_URL", f"sqlite:///{tmp_path / 'kb.store.engine'}")
+    monkeypatch.setenv("KB_DATABASE_URL", f"sqlite:///{tmp_path / 'kb.db'}")
     monkeypatch.delenv("KB_SECRET_KEY", raising=False)
-    engine = make_engine(f"sqlite:///{tmp_path / 'kb.store.engine'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'kb.db'}")
     yield SimpleNamespace(path=tmp_path, engine=engine)
     engine.dispose()
 
@@ -247,3 +247,17 @@ def test_start_on_a_taken_port_stops_before_showing_passwords(kb_env, capsys, mo
     out = capsys.readouterr()
     assert exit_.value.code == 1 and f"Port {port} is in use" in out.err and "demo-" not in out.out
     assert list_users(kb_env.engine) == []  # the next start creates and shows them
+
+
+def test_user_set_password_generated_or_from_stdin(kb_env, capsys, monkeypatch):
+    run(capsys, "user", "add", "anna", "--role", "agent")
+    code, out, _ = run(capsys, "user", "set-password", "anna")
+    assert code == 0 and "anna has a new password; their sessions have ended" in out
+    password = re.search(r"password: (\S+)  \(shown only now\)", out).group(1)
+    assert authenticate(kb_env.engine, "anna", password, "127.0.0.1").session_generation == 1
+    monkeypatch.setattr(sys, "stdin", io.StringIO("typed in a pipe\n"))
+    code, out, _ = run(capsys, "user", "set-password", "anna", "--password-stdin")
+    assert code == 0 and "password:" not in out
+    assert authenticate(kb_env.engine, "anna", "typed in a pipe", "127.0.0.1").username == "anna"
+    code, _, err = run(capsys, "user", "set-password", "nobody")
+    assert code == 2 and "There is no user 'nobody'" in err
