@@ -51,6 +51,11 @@ def create_app(test_config: dict | None = None) -> Flask:
             "no secret key configured: set KB_SECRET_KEY or write one to "
             f"{Path(app.instance_path) / 'secret_key'} (`kb start` does this on first run)"
         )
+    proxies = int(os.environ.get("KB_TRUSTED_PROXIES") or 0)
+    if proxies > 0:  # behind N reverse proxies: the client's address comes from X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.extensions["kb"] = Services.from_config(app.config)
     i18n.init_app(app)
     enforce_access(app)

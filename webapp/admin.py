@@ -14,7 +14,16 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from kb.errors import KBError
-from kb.identity.users import ROLES, create_user, disable_user, enable_user, list_users, set_password, set_role
+from kb.identity.users import (
+    ROLES,
+    create_user,
+    disable_user,
+    enable_user,
+    list_users,
+    set_password,
+    set_role,
+    unlock_user,
+)
 from webapp.security import roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -127,6 +136,15 @@ def disable(username: str):
 def enable(username: str):
     if ConfirmForm().validate_on_submit():
         _apply(enable_user, username, done=gettext("%(user)s can sign in again.", user=username))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<username>/unlock")
+@roles("admin")
+def unlock(username: str):
+    """After someone else's failed guesses: the user may sign in again at once."""
+    if ConfirmForm().validate_on_submit():
+        _apply(unlock_user, username, done=gettext("%(user)s can sign in again now.", user=username))
     return redirect(url_for("admin.users"))
 
 

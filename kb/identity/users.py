@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from kb.errors import InvalidInput, LoginFailed, LoginThrottled, NotFound
@@ -33,6 +33,7 @@ __all__ = [
     "set_password",
     "change_own_password",
     "revoke_sessions",
+    "unlock_user",
     "set_language",
     "get_user",
     "list_users",
@@ -173,29 +174,57 @@ def authenticate(engine: Engine, username: str, password: str, address: str) -> 
 
     Raises LoginThrottled after too many failures for the user name or the address in the last
     15 minutes, and LoginFailed for a wrong user name or password or a disabled account.
+
+    The count and the decision are one step: in one write transaction (serialised per user name
+    and address) the attempt is checked against the limits and recorded as failed, and only a
+    right password turns it into a success afterwards. So concurrent guesses cannot all be
+    evaluated before any of them is counted.
     """
     for field, value in (("username", username), ("password", password), ("address", address)):
         if not isinstance(value, str):
             raise InvalidInput(field, f"The {field.replace('username', 'user name')} must be text.")
     name, address = username.strip().lower()[:64], address.strip()[:64]
     now = db.utcnow()
-    with db.session_scope(engine, readonly=True) as session:
-        _refuse_if_throttled(session, name, address, now)
-        row = session.scalar(select(UserRow).where(UserRow.username == name))
-    matches = verify_password(password, row.password_hash if row else _DUMMY_HASH) and row is not None
-    ok = matches and row.is_active
     with db.session_scope(engine) as session:
-        session.add(LoginAttemptRow(username=name, address=address, succeeded=ok, at=now))
-        if ok:
-            session.get(UserRow, row.id).last_login_at = now
-    if matches and not row.is_active:
+        _serialise_attempts(session, name, address)
+        _refuse_if_throttled(session, name, address, now)
+        attempt = LoginAttemptRow(username=name, address=address, succeeded=False, at=now)
+        session.add(attempt)
+        session.flush()
+        attempt_id = attempt.id
+        row = session.scalar(select(UserRow).where(UserRow.username == name))
+        user = _user(row) if row else None
+        stored = row.password_hash if row else _DUMMY_HASH
+    matches = verify_password(password, stored) and user is not None  # outside the lock: scrypt is slow
+    ok = matches and user.is_active
+    if ok:
+        with db.session_scope(engine) as session:
+            session.get(LoginAttemptRow, attempt_id).succeeded = True
+            session.get(UserRow, user.id).last_login_at = now
+    if matches and not user.is_active:
         raise LoginFailed("This account is disabled; ask an admin to enable it.")
     if not ok:
         raise LoginFailed(
             f"Wrong user name or password; check both and try again (after "
             f"{MAX_USER_FAILURES} failed attempts you must wait 15 minutes)."
         )
-    return _user(row)
+    return user
+
+
+def _serialise_attempts(session, name: str, address: str) -> None:
+    """One log-in attempt at a time per user name and per address (SQLite: every write is serial)."""
+    if session.get_bind().dialect.name == "postgresql":
+        for key in (f"login-user:{name}", f"login-address:{address}"):  # always this order: no deadlock
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def unlock_user(engine: Engine, username: str, actor_id: int | None = None) -> User:
+    """Let a user sign in again at once after someone else's failed guesses (audited)."""
+    user = _update(engine, username, "unlock_user", actor_id)
+    with db.session_scope(engine) as session:
+        # A success marker: the user name's failure count starts after it.
+        session.add(LoginAttemptRow(username=user.username, address="unlocked", succeeded=True, at=db.utcnow()))
+    return user
 
 
 def _refuse_if_throttled(session, name: str, address: str, now: datetime) -> None:

@@ -96,3 +96,23 @@ def test_concurrent_create_user_has_one_winner(engine):
     results = run_all(attempt, 6)
     assert sum(r is not None for r in results) == 1
     assert [u.username for u in list_users(engine)] == ["same.name"]
+
+
+def test_concurrent_wrong_passwords_are_counted_before_they_are_judged(engine):
+    from kb.errors import LoginFailed, LoginThrottled
+    from kb.identity.users import MAX_USER_FAILURES, authenticate
+
+    def guess(n, name):
+        try:
+            authenticate(engine, name, f"wrong guess {n}", f"10.0.0.{n}")
+        except LoginThrottled:
+            return "throttled"
+        except LoginFailed:
+            return "failed"
+        return "in"
+
+    for count in (12, 30):
+        create_user(engine, f"anna{count}", "correct horse battery", "agent")
+        outcomes = Counter(run_all(lambda n, name=f"anna{count}": guess(n, name), count))
+        assert outcomes["failed"] <= MAX_USER_FAILURES and outcomes["in"] == 0, outcomes
+        assert outcomes["throttled"] == count - outcomes["failed"]

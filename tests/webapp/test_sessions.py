@@ -136,3 +136,30 @@ class AuthOn:
 
     def login(self, username="anna", password=PASSWORD):
         return self.client.post("/auth/login", data={"username": username, "password": password})
+
+
+def test_an_admin_unlocks_a_user_locked_by_someone_elses_guesses(app, client, auth, users):
+    for _ in range(5):
+        auth.login("anna", "someone guessing")
+    assert auth.login("anna").status_code == 429  # the right password, refused for 15 minutes
+    admin = app.test_client()
+    admin.post("/auth/login", data={"username": "ada", "password": PASSWORD})
+    token = csrf_token(admin, "/admin/users")
+    assert admin.post("/admin/users/anna/unlock", data={"csrf_token": token}).status_code == 302
+    assert auth.login("anna").status_code == 302
+    with session_scope(app.extensions["kb"].engine, readonly=True) as session:
+        actor = session.scalar(select(AuditLogRow.actor_id).where(AuditLogRow.action == "unlock_user"))
+    assert actor == users["admin"].id
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_used(make_app, monkeypatch):
+    from kb.store.tables import LoginAttemptRow
+
+    monkeypatch.setenv("KB_TRUSTED_PROXIES", "1")
+    app = make_app()
+    client = app.test_client()
+    client.post(
+        "/auth/login", data={"username": "anna", "password": "wrong one"}, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    with session_scope(app.extensions["kb"].engine, readonly=True) as session:
+        assert session.scalars(select(LoginAttemptRow.address)).all() == ["203.0.113.9"]
