@@ -104,7 +104,8 @@ def _webhook_sender(app: Flask) -> None:
     """The hand-off webhook sender: one thread per worker process, started on its first request."""
     from kb.integrations.sender import Notifier
 
-    notifier = Notifier(app.extensions["kb"], enabled=bool(app.config.get("KB_WEBHOOK_URL")))
+    url = app.config.get("KB_WEBHOOK_URL")
+    notifier = Notifier(app.extensions["kb"], enabled=bool(url), url=url or None)
     app.extensions["kb_notifier"] = notifier
     app.before_request(notifier.start)
 

@@ -23,8 +23,9 @@ POLL_SECONDS = 30.0
 
 
 class Notifier:
-    def __init__(self, services, enabled: bool, poll_seconds: float = POLL_SECONDS):
+    def __init__(self, services, enabled: bool, poll_seconds: float = POLL_SECONDS, url: str | None = None):
         self._services = services  # anything with an `engine` attribute, read when needed
+        self.url = url  # the receiver configured now: queued deliveries go here
         self.enabled = enabled
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -51,7 +52,7 @@ class Notifier:
         while True:
             self._wake.clear()
             try:
-                report = deliver_pending(self._services.engine)
+                report = deliver_pending(self._services.engine, url=self.url)
                 if report.delivered or report.retrying or report.failed:
                     log.info(
                         "hand-off webhook: %d delivered, %d to retry, %d failed",

@@ -4,12 +4,21 @@ Queueing is a database row, so a receiver that is down never loses a hand-off an
 the agent. `deliver_pending` (run after an escalation, or from a periodic job) POSTs what is due;
 a failed POST is recorded in `last_error` and tried again after 30 s, 60 s, 120 s, ... until
 `max_attempts`, then the delivery is marked failed. Delivery never changes or deletes the case.
+
+With KB_WEBHOOK_SECRET set, every POST carries `X-Firstline-Signature: sha256=<hex>`, the
+HMAC-SHA256 of the exact body under that secret, so the receiver can check it came from us.
+Plain http:// is refused for any host but this machine unless KB_WEBHOOK_ALLOW_HTTP=1: a
+hand-off carries customer data.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import json
 import logging
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -96,20 +105,40 @@ class RedirectRefused(urllib.error.URLError):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
-def http_post(url: str, body: bytes, timeout: float = TIMEOUT_SECONDS) -> int:
-    """POST a JSON body with urllib; the HTTP status (urllib raises for 4xx and 5xx; redirects are failures)."""
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "firstline-kb-handoff"},
-    )
+SIGNATURE_HEADER = "X-Firstline-Signature"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The value of the signature header: 'sha256=' and the hex HMAC-SHA256 of the body."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def http_post(url: str, body: bytes, timeout: float = TIMEOUT_SECONDS, secret: str | None = None) -> int:
+    """POST a JSON body with urllib; the HTTP status (urllib raises for 4xx and 5xx; redirects are failures).
+
+    Signed with `secret`, else with $KB_WEBHOOK_SECRET when set.
+    """
+    secret = secret if secret is not None else os.environ.get("KB_WEBHOOK_SECRET") or None
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "firstline-kb-handoff"}
+    if secret:
+        headers[SIGNATURE_HEADER] = signature(secret, body)
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     with _OPENER.open(request, timeout=timeout) as response:  # noqa: S310 (scheme checked on queueing)
         response.read()
         return response.status
 
 
-def _check_url(url: object) -> str:
+def _loopback(host: str | None) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: object) -> str:
+    """A webhook URL: https://, or http:// to this machine (or anywhere with KB_WEBHOOK_ALLOW_HTTP=1)."""
     parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
     if not parts or parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_LENGTH["url"]:
         raise InvalidInput(
@@ -117,12 +146,18 @@ def _check_url(url: object) -> str:
             "The webhook URL must be an http:// or https:// address of at most "
             f"{MAX_LENGTH['url']} characters, e.g. https://tickets.example.com/hook.",
         )
+    if parts.scheme == "http" and not _loopback(parts.hostname) and os.environ.get("KB_WEBHOOK_ALLOW_HTTP") != "1":
+        raise InvalidInput(
+            "url",
+            f"The webhook URL {parts.scheme}://{parts.netloc} is plain http to another machine: a hand-off "
+            "carries customer data. Use https://, or set KB_WEBHOOK_ALLOW_HTTP=1 for a trusted network.",
+        )
     return url
 
 
 def queue_handoff(engine: Engine, case_id: int, url: str, payload: dict) -> Delivery:
     """Store a notification for `url` carrying `payload` (e.g. `build_handoff(...).as_dict()`), due now."""
-    case_id, url = check_id("case_id", case_id), _check_url(url)
+    case_id, url = check_id("case_id", case_id), check_url(url)
     if not isinstance(payload, dict):
         raise InvalidInput("payload", "The hand-off payload must be a dict (use Handoff.as_dict()).")
     try:
@@ -150,9 +185,15 @@ def deliver_pending(
     *,
     max_attempts: int = MAX_ATTEMPTS,
     limit: int = 50,
+    url: str | None = None,
 ) -> DeliveryReport:
-    """POST every pending delivery that is due at `now`; record each outcome. Safe to run concurrently."""
+    """POST every pending delivery that is due at `now`; record each outcome. Safe to run concurrently.
+
+    `url` is the receiver configured now (KB_WEBHOOK_URL): deliveries queued for an older address
+    go there, and the row records where it was sent.
+    """
     post, now = post or http_post, now or db.utcnow()
+    url = check_url(url) if url is not None else None
     with db.session_scope(engine, readonly=True) as session:
         due = session.scalars(
             select(WebhookDeliveryRow.id)
@@ -164,20 +205,23 @@ def deliver_pending(
     for delivery_id in due:
         # A round may take minutes (a slow receiver, up to `limit` deliveries): each claim and each
         # outcome is timed when it happens, not when the round started, so no lease runs out early.
-        claimed = _claim(engine, delivery_id, now, max(now, db.utcnow()))
+        claimed = _claim(engine, delivery_id, now, max(now, db.utcnow()), url)
         if claimed is None:
             continue  # another worker has it
-        url, body, lease = claimed
-        error = _attempt(post, url, body)
+        target, body, lease = claimed
+        error = _attempt(post, target, body)
         outcome = _record(engine, delivery_id, lease, max(now, db.utcnow()), error, max_attempts)
         if outcome is not None:
             counts[outcome] += 1
     return DeliveryReport(**counts)
 
 
-def _claim(engine: Engine, delivery_id: int, due: datetime, now: datetime) -> tuple[str, bytes, datetime] | None:
-    """Take the delivery for LEASE; the lease's end time is the claim's token."""
+def _claim(
+    engine: Engine, delivery_id: int, due: datetime, now: datetime, url: str | None = None
+) -> tuple[str, bytes, datetime] | None:
+    """Take the delivery for LEASE (and point it at `url` when given); the lease's end time is the claim's token."""
     lease = now + LEASE
+    values = {"next_attempt_at": lease} | ({"url": url} if url else {})
     with db.session_scope(engine) as session:
         result = session.execute(
             update(WebhookDeliveryRow)
@@ -186,7 +230,7 @@ def _claim(engine: Engine, delivery_id: int, due: datetime, now: datetime) -> tu
                 WebhookDeliveryRow.status == "pending",
                 WebhookDeliveryRow.next_attempt_at <= due,
             )
-            .values(next_attempt_at=lease)
+            .values(**values)
         )
         if result.rowcount != 1:
             return None

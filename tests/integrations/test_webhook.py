@@ -12,6 +12,7 @@ import pytest
 
 from kb.caselog.cases import escalate_case, get_case, open_case, timeline
 from kb.caselog.handoff import build_handoff
+from kb.errors import InvalidInput
 from kb.integrations.webhook import LEASE, DeliveryReport, backoff, deliver_pending, list_deliveries, queue_handoff
 
 
@@ -216,3 +217,54 @@ def test_a_delivery_whose_lease_ran_out_is_not_recorded_twice(engine, escalated,
     assert deliver_pending(engine, post=slow_then_ok, now=clock.now) == DeliveryReport()  # A's outcome dropped
     [d] = list_deliveries(engine)
     assert calls == ["A", "B"] and d.status == "delivered" and d.attempts == 1
+
+
+def test_a_delivery_goes_to_the_receiver_configured_now(engine, escalated, clock, receiver):
+    old, new = receiver(), receiver()
+    queue_handoff(engine, escalated.id, old.url, {"case_id": escalated.id})
+    report = deliver_pending(engine, now=clock.now, url=new.url)  # KB_WEBHOOK_URL changed since
+    assert report.delivered == 1 and old.requests == [] and len(new.requests) == 1
+    assert list_deliveries(engine)[0].url == new.url
+
+
+def test_plain_http_to_another_machine_is_refused_unless_allowed(engine, escalated, monkeypatch):
+    with pytest.raises(InvalidInput, match="plain http to another machine"):
+        queue_handoff(engine, escalated.id, "http://tickets.example.com/hook", {})
+    for local in ("http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://[::1]:9/hook"):
+        queue_handoff(engine, escalated.id, local, {})
+    queue_handoff(engine, escalated.id, "https://tickets.example.com/hook", {})
+    monkeypatch.setenv("KB_WEBHOOK_ALLOW_HTTP", "1")
+    queue_handoff(engine, escalated.id, "http://tickets.example.com/hook", {})
+
+
+def test_deliveries_are_signed_with_the_secret(monkeypatch):
+    import hashlib
+    import hmac
+
+    from kb.integrations.webhook import SIGNATURE_HEADER, http_post
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.headers.get(SIGNATURE_HEADER), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/hook"
+    try:
+        monkeypatch.setenv("KB_WEBHOOK_SECRET", "s3cret")
+        assert http_post(url, b'{"case_id": 7}') == 204
+        monkeypatch.delenv("KB_WEBHOOK_SECRET")
+        assert http_post(url, b'{"case_id": 8}') == 204
+    finally:
+        server.shutdown()
+        server.server_close()
+    expected = "sha256=" + hmac.new(b"s3cret", b'{"case_id": 7}', hashlib.sha256).hexdigest()
+    assert seen == [(expected, b'{"case_id": 7}'), (None, b'{"case_id": 8}')]
