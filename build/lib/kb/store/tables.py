@@ -1,0 +1,321 @@
+"""Tables of users, cases, their events, the article revisions they saw, the hand-off outbox and content
+gaps; plus the checks on what goes in them.
+
+The limits and choices live here, next to the columns they protect, so every caller (web form,
+API, CLI) is refused the same way, with an `InvalidInput` that says what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kb.errors import InvalidInput
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("agent", "editor", "analyst", "admin")
+LANGUAGES = ("nl", "en")
+CHANNELS = ("phone", "chat", "email")
+CONNECTION_TYPES = ("fibre", "dsl", "cable", "unknown")
+STATUSES = ("open", "resolved", "escalated", "unresolved")
+EVENT_KINDS = (
+    "opened",
+    "search",
+    "article_opened",
+    "step_ticked",
+    "step_unticked",
+    "note",
+    "resolved",
+    "escalated",
+    "unresolved",
+    "reopened",
+)
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+MAX_LENGTH = {
+    "customer_ref": 100,
+    "problem": 5000,
+    "note": 5000,
+    "reason": 2000,
+    "query": 1000,
+    "display_name": 100,
+    "team": 64,
+    "article_id": 200,
+    "url": 2000,
+}
+ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+MAX_ARTICLE_IDS = 100
+MAX_STEP = 999
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out, on SQLite (which stores no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(_in("language", LANGUAGES), name="language"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(2))
+    team: Mapped[str | None] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Incremented on sign-out, a new password and disabling: session cookies of an older generation are void.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginAttemptRow(Base):
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index(None, "username", "at"), Index(None, "address", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("connection_type", CONNECTION_TYPES), name="connection_type"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        Index(None, "agent_id", "opened_at"),
+        Index(None, "status", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_ref: Mapped[str] = mapped_column(String(100))
+    problem: Mapped[str] = mapped_column(Text)
+    connection_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handle_seconds: Mapped[int | None] = mapped_column(Integer)
+    escalation_team: Mapped[str | None] = mapped_column(String(64))
+    escalation_reason: Mapped[str | None] = mapped_column(Text)
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseEventRow(Base):
+    __tablename__ = "case_events"
+    __table_args__ = (CheckConstraint(_in("kind", EVENT_KINDS), name="kind"), Index(None, "case_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(20))
+    article_id: Mapped[str | None] = mapped_column(String(200))
+    lang: Mapped[str | None] = mapped_column(String(2))
+    step_number: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[str | None] = mapped_column(String(64))  # the article version the event refers to
+
+
+class CaseResolutionRow(Base):
+    __tablename__ = "case_resolutions"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    revision: Mapped[str | None] = mapped_column(String(64))  # the version the agent had open
+
+
+class ArticleRevisionRow(Base):
+    """The text of an article version that a case event refers to (kept after the article changes)."""
+
+    __tablename__ = "article_revisions"
+    __table_args__ = (Index(None, "article_id", "lang"),)
+
+    revision: Mapped[str] = mapped_column(String(64), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200))
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookDeliveryRow(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "case_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    url: Mapped[str] = mapped_column(String(2000))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditLogRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ContentGapRow(Base):
+    """A search an agent flagged because no article answered it (kb.caselog.gaps); `query` is customer data."""
+
+    __tablename__ = "content_gaps"
+    __table_args__ = (CheckConstraint(_in("lang", LANGUAGES), name="lang"), Index(None, "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(2))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- checks shared by users.py, cases.py and webhook.py ------------------------------------------
+
+
+def check_id(field: str, value: object) -> int:
+    """A positive integer id (not a bool, not a string)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(
+            field,
+            f"The {field.replace('_', ' ')} must be a positive whole number "
+            f"(got {type(value).__name__} {value!r:.40}).",
+        )
+    return value
+
+
+# C0 controls and DEL (except tab and line breaks), and lone surrogates, which no driver can encode.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(
+    field: str, value: object, *, label: str, required: bool = True, limit: str | None = None, one_line: bool = False
+) -> str:
+    """Text stripped of outer white space and control characters (PostgreSQL refuses NUL); with
+    `one_line`, every run of white space (line breaks too) becomes one space. Required unless
+    `required=False`; at most MAX_LENGTH[limit]."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(field, f"The {label} must be text (got {type(value).__name__}).")
+    value = _CONTROL.sub("", value).strip()
+    if one_line:
+        value = " ".join(value.split())
+    if required and not value:
+        raise InvalidInput(field, f"The {label} is required; fill it in.")
+    maximum = MAX_LENGTH[limit or field]
+    if len(value) > maximum:
+        raise InvalidInput(
+            field, f"The {label} is too long ({len(value)} characters); shorten it to at most {maximum}."
+        )
+    return value
+
+
+def check_choice(field: str, value: object, choices: tuple[str, ...], *, label: str) -> str:
+    """One of `choices`, exactly."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidInput(field, f"The {label} must be one of {', '.join(choices)} (got {value!r:.40}).")
+    return value
+
+
+def check_article(field: str, value: object) -> str:
+    """An article id as in the articles' front matter: lowercase letters, digits and hyphens."""
+    if not isinstance(value, str) or not ARTICLE_ID.match(value) or len(value) > MAX_LENGTH["article_id"]:
+        raise InvalidInput(
+            field,
+            f"The article id {value!r:.60} is not valid; use the id from the article "
+            "(lowercase letters, digits and hyphens, e.g. dsl-no-sync).",
+        )
+    return value
+
+
+def check_articles(field: str, values: object, *, required: bool) -> list[str]:
+    """A list of article ids without repeats (in the order given); at least one if `required`."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, set, frozenset)):
+        raise InvalidInput(field, "Give the article ids as a list, e.g. ['dsl-no-sync'].")
+    ids = list(dict.fromkeys(check_article(field, v) for v in values))
+    if required and not ids:
+        raise InvalidInput(
+            field,
+            "Choose at least one article that solved the problem, or close "
+            "the case as escalated or unresolved instead.",
+        )
+    if len(ids) > MAX_ARTICLE_IDS:
+        raise InvalidInput(field, f"Give at most {MAX_ARTICLE_IDS} article ids.")
+    return ids
+
+
+def check_step(value: object) -> int:
+    """A step number as numbered in an article: 1, 2, 3, ..."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_STEP:
+        raise InvalidInput(
+            "step_number", f"The step number must be a whole number from 1 to {MAX_STEP} (got {value!r:.20})."
+        )
+    return value

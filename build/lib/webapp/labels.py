@@ -1,0 +1,39 @@
+"""What the interface calls the KB's codes (categories, teams, channels, statuses), in the user's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext
+
+CATEGORY_LABELS = {
+    "connectivity": lazy_gettext("Connectivity"),
+    "wifi": lazy_gettext("Wi-Fi"),
+    "router": lazy_gettext("Router"),
+    "account": lazy_gettext("Account"),
+    "email": lazy_gettext("E-mail"),
+    "telephony": lazy_gettext("Telephony"),
+    "service": lazy_gettext("Service"),
+    "tv": lazy_gettext("TV"),
+}
+CONNECTION_LABELS = {"fibre": lazy_gettext("Fibre"), "dsl": lazy_gettext("DSL"), "cable": lazy_gettext("Cable")}
+TEAM_LABELS = {
+    "tier2": lazy_gettext("Tier 2 (second line)"),
+    "network-operations": lazy_gettext("Network operations"),
+    "field-service": lazy_gettext("Field service"),
+    "billing": lazy_gettext("Billing"),
+    "security": lazy_gettext("Security"),
+    "team-lead": lazy_gettext("Team lead"),
+    "none": lazy_gettext("No escalation needed"),
+}
+CHANNEL_LABELS = {"phone": lazy_gettext("Phone"), "chat": lazy_gettext("Chat"), "email": lazy_gettext("E-mail")}
+CONNECTION_TYPE_LABELS = {
+    "fibre": lazy_gettext("Fibre"),
+    "dsl": lazy_gettext("DSL"),
+    "cable": lazy_gettext("Cable"),
+    "unknown": lazy_gettext("Not known yet"),
+}
+STATUS_LABELS = {
+    "open": lazy_gettext("Open"),
+    "resolved": lazy_gettext("Resolved"),
+    "escalated": lazy_gettext("Escalated"),
+    "unresolved": lazy_gettext("Unresolved / callback"),
+}

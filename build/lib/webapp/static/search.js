@@ -1,0 +1,249 @@
+// Firstline KB search page: results while typing, keyboard selection, content-gap flag.
+// Without this script the page still works: the form posts to "/" and the server renders results.
+// Data from the server is only ever put into the page with textContent, never as HTML.
+(function () {
+  "use strict";
+
+  var WAIT_MS = 250;      // quiet time after a keystroke before searching; also the minimum gap between requests
+  var MAX_WAIT_MS = 500;  // while the agent keeps typing, still search at least this often
+
+  var form = document.getElementById("search-form");
+  if (!form || !window.fetch) { return; }
+  var input = document.getElementById("query");
+  var list = document.getElementById("results");
+  var template = document.getElementById("result-template");
+  var errorBox = document.getElementById("search-error");
+  var statusBox = document.getElementById("search-status");
+  var noResults = document.getElementById("no-results");
+  var weak = document.getElementById("weak");
+  var gapForm = document.getElementById("gap-form");
+  var gapStatus = document.getElementById("gap-status");
+  var tokenMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrfToken = tokenMeta ? tokenMeta.getAttribute("content") : "";
+  var msg = form.dataset;
+
+  var sequence = 0;        // number of the newest request; older answers are dropped
+  var controller = null;   // aborts the request in flight when a newer one starts
+  var timer = null;
+  var firstPending = null; // when the first unsent keystroke happened
+  var lastSent = -Infinity;
+  var lastQuery = input.value.trim();
+  var selected = -1;
+
+  function post(url, body, signal) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken},
+      body: JSON.stringify(body),
+      signal: signal
+    });
+  }
+
+  function request() {
+    var data = new FormData(form);
+    return {
+      query: input.value,
+      lang: data.get("lang") || null,
+      category: data.get("category") || null,
+      connection: data.get("connection") || null,
+      only_lang: data.get("only_lang") === "1"
+    };
+  }
+
+  function schedule() {
+    var now = performance.now();
+    if (firstPending === null) { firstPending = now; }
+    var at = Math.max(Math.min(now + WAIT_MS, firstPending + MAX_WAIT_MS), lastSent + WAIT_MS);
+    clearTimeout(timer);
+    timer = setTimeout(search, Math.max(0, at - now));
+  }
+
+  function searchNow() {
+    clearTimeout(timer);
+    var wait = lastSent + WAIT_MS - performance.now();
+    timer = setTimeout(search, Math.max(0, wait));
+  }
+
+  function search() {
+    timer = null;
+    firstPending = null;
+    var body = request();
+    lastQuery = body.query.trim();
+    if (controller) { controller.abort(); }
+    var mine = ++sequence;
+    if (!lastQuery) {
+      controller = null;
+      show({hits: [], weak: false}, true);
+      return;
+    }
+    lastSent = performance.now();
+    controller = new AbortController();
+    post(form.dataset.api, body, controller.signal).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (mine !== sequence) { return; }
+        if (!response.ok) { fail(data.error || msg.msgFailed); return; }
+        show(data, false);
+      });
+    }).catch(function (err) {
+      if (mine !== sequence || err.name === "AbortError") { return; }
+      fail(msg.msgFailed);
+    });
+  }
+
+  function fail(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+  }
+
+  function show(data, empty) {
+    errorBox.hidden = true;
+    errorBox.textContent = "";
+    var items = document.createDocumentFragment();
+    data.hits.forEach(function (hit, index) { items.appendChild(item(hit, index)); });
+    list.replaceChildren(items);
+    select(-1);
+    input.setAttribute("aria-expanded", data.hits.length ? "true" : "false");
+    noResults.hidden = empty || data.hits.length > 0;
+    weak.hidden = empty || !data.weak;
+    gapStatus.textContent = "";
+    gapForm.querySelector("button").disabled = false;
+    statusBox.textContent = empty ? "" : (data.hits.length ? msg.msgCount.replace("{count}", data.hits.length) : msg.msgNone);
+  }
+
+  function item(hit, index) {
+    var node = template.content.firstElementChild.cloneNode(true);
+    var percent = Math.round(hit.score * 100);
+    node.id = "result-" + index;
+    var link = node.querySelector(".result-title");
+    link.href = hit.url;
+    link.lang = hit.lang;
+    link.textContent = hit.title;
+    node.querySelector(".result-category").textContent = hit.category_label;
+    node.querySelector(".result-lang").textContent = hit.lang.toUpperCase();
+    node.querySelector(".result-match").textContent = hit.match.label;
+    var meter = node.querySelector(".result-score");
+    meter.value = hit.score;
+    meter.title = msg.msgRelevance.replace("{percent}", percent);
+    meter.textContent = percent + "%";
+    var snippet = node.querySelector(".result-snippet");
+    snippet.lang = hit.lang;
+    hit.snippet.parts.forEach(function (part) {
+      if (part[1]) {
+        var mark = document.createElement("mark");
+        mark.textContent = part[0];
+        snippet.appendChild(mark);
+      } else {
+        snippet.appendChild(document.createTextNode(part[0]));
+      }
+    });
+    return node;
+  }
+
+  function results() { return list.querySelectorAll(".result"); }
+
+  function select(index) {
+    var all = results();
+    if (index < -1) { index = all.length - 1; }
+    if (index >= all.length) { index = -1; }
+    selected = index;
+    all.forEach(function (node, i) { node.setAttribute("aria-selected", i === index ? "true" : "false"); });
+    if (index >= 0) {
+      input.setAttribute("aria-activedescendant", all[index].id);
+      all[index].scrollIntoView({block: "nearest"});
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function openResult(index) {
+    var link = results()[index].querySelector(".result-title");
+    window.location.assign(link.href);
+  }
+
+  input.addEventListener("input", function () {
+    if (input.value.trim() === lastQuery) { return; }
+    schedule();
+  });
+
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      select(selected + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (selected >= 0) { openResult(selected); } else { searchNow(); }
+    } else if (event.key === "Escape" && selected >= 0) {
+      event.preventDefault();
+      select(-1);
+    }
+  });
+
+  // Up and down also work after tabbing into the results.
+  list.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") { return; }
+    var links = Array.prototype.slice.call(list.querySelectorAll(".result-title"));
+    var at = links.indexOf(document.activeElement);
+    if (at < 0) { return; }
+    event.preventDefault();
+    var next = at + (event.key === "ArrowDown" ? 1 : -1);
+    if (next < 0) { input.focus(); select(-1); return; }
+    if (next < links.length) { links[next].focus(); select(next); }
+  });
+
+  list.addEventListener("mousemove", function (event) {
+    var node = event.target.closest(".result");
+    if (node) { select(Array.prototype.indexOf.call(results(), node)); }
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    searchNow();
+  });
+
+  form.addEventListener("change", function (event) {
+    if (event.target !== input) { searchNow(); }
+  });
+
+  // "/" puts the cursor back in the search box, unless the agent is typing somewhere else.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    event.preventDefault();
+    input.focus();
+    input.select();
+  });
+
+  function typing(element) {
+    if (!element || element === document.body) { return false; }
+    if (element.isContentEditable) { return true; }
+    var tag = element.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT") { return true; }
+    return tag === "INPUT" && ["checkbox", "radio", "button", "submit", "reset"].indexOf(element.type) < 0;
+  }
+
+  gapForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var button = gapForm.querySelector("button");
+    button.disabled = true;
+    var body = request();
+    post(form.dataset.gaps, {query: body.query, lang: body.lang}).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) { throw new Error(data.error || msg.msgFailed); }
+        gapStatus.textContent = data.message || msg.msgFlagged;
+      });
+    }).catch(function (err) {
+      button.disabled = false;
+      gapStatus.textContent = err.message || msg.msgFailed;
+    });
+  });
+
+  // "Open a case with this problem": the form carries what is in the box now.
+  var prefill = document.getElementById("case-prefill");
+  if (prefill) {
+    prefill.addEventListener("submit", function () {
+      prefill.querySelector('input[name="problem"]').value = input.value;
+    });
+  }
+
+  input.focus();
+})();

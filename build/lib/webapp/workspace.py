@@ -1,0 +1,232 @@
+"""The agent's workspace: their current case, and what gets recorded on it while they work.
+
+One open case can be the agent's *current* case (its id in the signed session cookie). While it
+is, the search page and API log every search on it, the article page logs the article (with the
+revision shown) and turns its steps into a checklist. Blueprints share this module instead of
+importing each other.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import abort, current_app, g, request, session, url_for
+from flask_babel import lazy_gettext
+from sqlalchemy.exc import SQLAlchemyError
+
+from kb.caselog import cases as caselog
+from kb.caselog import checklist
+from kb.caselog.handoff import Handoff, build_handoff
+from kb.caselog.revisions import article_at
+from kb.content.articles import LANGUAGES, Article
+from kb.errors import CaseClosed, InvalidInput, KBError, NotFound
+from kb.store.engine import utcnow
+from kb.store.tables import MAX_LENGTH
+from webapp import library
+from webapp.labels import CHANNEL_LABELS
+from webapp.security import CASE_ROLES
+
+log = logging.getLogger(__name__)
+
+MAX_CASE_ID = 2**31 - 1
+# What the agent is told when a field is refused; kb.store.tables has the same limits in English.
+FIELD_MESSAGES = {
+    "channel": lazy_gettext("Choose how the customer contacted you: phone, chat or e-mail."),
+    "customer_ref": lazy_gettext(
+        "Fill in the customer reference (at most %(max)s characters).", max=MAX_LENGTH["customer_ref"]
+    ),
+    "problem": lazy_gettext("Describe the customer's problem (at most %(max)s characters).", max=MAX_LENGTH["problem"]),
+    "connection_type": lazy_gettext("Choose the connection type, or 'Not known yet'."),
+    "text": lazy_gettext("Write the note (at most %(max)s characters).", max=MAX_LENGTH["note"]),
+    "note": lazy_gettext("Shorten the note to at most %(max)s characters.", max=MAX_LENGTH["note"]),
+    "reason": lazy_gettext("Give the reason (at most %(max)s characters).", max=MAX_LENGTH["reason"]),
+    "team": lazy_gettext("Choose the team to escalate to."),
+    "article_ids": lazy_gettext(
+        "Choose at least one article that solved the problem, or close the case as escalated or unresolved instead."
+    ),
+    "article_id": lazy_gettext("That article does not exist (any more); choose one from the list."),
+    "step_number": lazy_gettext("That step is not in the article; reload the article and try again."),
+    "result": lazy_gettext("The step result must be text of at most %(max)s characters.", max=MAX_LENGTH["note"]),
+    "revision": lazy_gettext("This article has changed since you opened it; reload the page and tick the step again."),
+}
+
+
+def form_error(exc: InvalidInput) -> str:
+    """What the agent is told when a field is refused, in their language."""
+    return str(FIELD_MESSAGES.get(exc.field, exc.message))
+
+
+def engine():
+    return current_app.extensions["kb"].engine
+
+
+def may_use_cases(user) -> bool:
+    return user is not None and user.role in (*CASE_ROLES, "admin")
+
+
+def own_case(case_id: int) -> caselog.Case:
+    """The case if the signed-in user may see it (its agent, or an admin); 404 otherwise."""
+    if not 1 <= case_id <= MAX_CASE_ID:  # 0, or beyond the id column (PostgreSQL integer, SQLite int64)
+        abort(404)
+    try:
+        case = caselog.get_case(engine(), case_id)
+    except NotFound:
+        abort(404)
+    if case.agent_id != g.user.id and g.user.role != "admin":
+        abort(404)  # not 403: whether someone else's case exists is not this user's business
+    return case
+
+
+def current_case() -> caselog.Case | None:
+    """The signed-in agent's current case if it is still open and theirs; else None (and forgotten)."""
+    if "current_case" in g:
+        return g.current_case
+    case, unreachable = None, False
+    case_id = session.get("case_id")
+    if isinstance(case_id, int) and may_use_cases(g.get("user")):
+        try:
+            case = caselog.get_case(engine(), case_id)
+        except KBError:
+            case = None
+        except SQLAlchemyError:  # the database is away for a moment: the page still renders
+            case, unreachable = None, True
+        if case is not None and (case.status != "open" or case.agent_id != g.user.id):
+            case = None
+    if case is None and not unreachable and "case_id" in session:
+        session.pop("case_id")  # closed, gone or not this user's: no longer current
+    g.current_case = case
+    return case
+
+
+def current_case_id() -> int | None:
+    case = current_case()
+    return case.id if case else None
+
+
+def make_current(case_id: int | None) -> None:
+    """Make this case the current one (None: no current case)."""
+    if case_id is None:
+        session.pop("case_id", None)
+    else:
+        session["case_id"] = case_id
+    g.pop("current_case", None)
+
+
+def leave_if_current(case_id: int) -> None:
+    if session.get("case_id") == case_id:
+        make_current(None)
+
+
+def _record(action, *args, **kwargs) -> None:
+    """Log something on the current case; if that case was closed meanwhile (another tab), forget it."""
+    case = current_case()
+    if case is None:
+        return
+    try:
+        action(engine(), case.id, g.user.id, *args, **kwargs)
+    except (CaseClosed, NotFound):
+        make_current(None)
+    except SQLAlchemyError as exc:  # the search or article still reaches the agent during the call
+        log.error("could not log %s on case %d: %s", action.__name__, case.id, type(exc).__name__)
+
+
+def record_search(query: str, hits) -> None:
+    """Called by the search page and the search API after a successful search."""
+    _record(caselog.record_search, query, [hit.article_id for hit in hits[:5]])
+
+
+def article_opened(article: Article) -> dict:
+    """Log the article (and the revision shown) on the current case; the page's case variables.
+
+    A page another site made the browser load (Sec-Fetch-Site cross-site or same-site) is shown
+    but not logged: a link elsewhere must not be able to write to the agent's case.
+    """
+    if request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none"):
+        _record(caselog.record_article_opened, article.id, article.lang, version=article)
+    case = current_case()
+    if case is None:
+        return {}
+    results = caselog.step_results(engine(), case.id).get((article.id, article.lang), {})
+    return {
+        "case": case,
+        "ticked_steps": sorted(results),
+        "step_results": results,
+        "step_form_action": url_for("cases.steps", case_id=case.id),
+        "step_api": url_for("api.case_steps", case_id=case.id),
+        "resolve_action": url_for("cases.resolve", case_id=case.id),
+    }
+
+
+def version_for(article_id: object, lang: object, revision: object = None) -> Article:
+    """The article version a checklist refers to: the one published now, or the older revision the
+    page was showing (kept in the database when the article was opened). InvalidInput otherwise."""
+    if not isinstance(article_id, str) or lang not in LANGUAGES:
+        raise InvalidInput("article_id", "unknown article")
+    if revision is not None and not isinstance(revision, str):
+        raise InvalidInput("revision", "the revision must be text")
+    current = library.published(article_id, lang)
+    if revision is None or (current is not None and current.revision == revision):
+        if current is None:
+            raise InvalidInput("article_id", "unknown article")
+        return current
+    seen = article_at(engine(), revision[:64])
+    if seen is None or (seen.id, seen.lang) != (article_id, lang):
+        raise InvalidInput("revision", "unknown revision of this article; reload it")
+    return seen
+
+
+def set_steps(
+    case: caselog.Case, article_id: object, lang: object, revision: object = None, **changes
+) -> dict[int, str | None]:
+    """Tick or untick steps on the case in the article version the page showed (kb.caselog.checklist)."""
+    version = version_for(article_id, lang, revision)
+    return checklist.set_steps(engine(), case.id, g.user.id, version, **changes)
+
+
+def step_text(article_id: str, lang: str, number: int) -> tuple[str, str] | None:
+    """(action, expected) of a step as published now: for hand-offs of events without a revision."""
+    article = library.published(article_id, lang)
+    step = next((s for s in article.steps if s.number == number), None) if article else None
+    return (step.action, step.expected) if step else None
+
+
+def handoff_for(case: caselog.Case) -> Handoff:
+    return build_handoff(engine(), case.id, step_text)
+
+
+def format_duration(seconds: int | float | None) -> str:
+    """Handle time as h:mm:ss or m:ss; the same in every language."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def handle_seconds(case: caselog.Case) -> int:
+    """Closed: the recorded handle time; open: the time since it was opened."""
+    if case.handle_seconds is not None:
+        return case.handle_seconds
+    return max(0, round((utcnow() - case.opened_at).total_seconds()))
+
+
+def _now_ms() -> int:
+    return int(utcnow().timestamp() * 1000)
+
+
+def init_app(app) -> None:
+    """The case bar on every page: the current case, its handle time."""
+
+    @app.context_processor
+    def _case_bar() -> dict:
+        user = g.get("user")
+        if not may_use_cases(user) or request.endpoint == "static":
+            return {"current_case": None}
+        return {
+            "current_case": current_case(),
+            "channel_labels": CHANNEL_LABELS,
+            "format_duration": format_duration,
+            "handle_seconds": handle_seconds,
+            "server_now_ms": _now_ms,
+        }
