@@ -6,6 +6,7 @@ carry customer details, so the logs name only method, path, status and duration.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -24,6 +25,22 @@ def load_model_after_fork(worker) -> None:
         worker.log.warning("search is not ready in worker %s: %s", worker.pid, exc)
 
 
+def die_with_the_master(server, worker) -> None:
+    """gunicorn post_fork hook: the kernel ends this worker when the master dies (even by kill -9),
+    so no orphaned worker keeps the port and a restart can bind it at once (Linux prctl)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: gunicorn's own parent check still applies
+        return
+    if os.getppid() != server.pid:  # the master died before prctl took effect
+        os._exit(0)
+
+
 def gunicorn_options(host: str, port: int, workers: int) -> dict:
     """The gunicorn settings `kb serve` uses."""
     return {
@@ -32,6 +49,7 @@ def gunicorn_options(host: str, port: int, workers: int) -> dict:
         "accesslog": "-",
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "post_fork": die_with_the_master,
         "post_worker_init": load_model_after_fork,
         "timeout": 120,  # loading the model in a fresh worker may take a while on a slow disk
         "graceful_timeout": 30,
