@@ -25,6 +25,7 @@ def start(args) -> int:
     upgrade(app.extensions["kb"].engine)
     app.extensions["kb"].use_searcher(Searcher(index_dir(args), embedder))
     server = local_server(app, "127.0.0.1", args.port)  # a taken port stops us before passwords are shown
+    app.extensions["kb_notifier"].start()  # the hand-off sender runs from the start
     print(_login_help(ensure_demo_users(app.extensions["kb"].engine)))
     print(
         f"Firstline KB is running: open http://127.0.0.1:{args.port}/ in a browser and sign in (Ctrl-C stops it).",

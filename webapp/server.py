@@ -16,13 +16,17 @@ ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(M)sms'
 
 
 def load_model_after_fork(worker) -> None:
-    """gunicorn post_worker_init hook: each worker loads its own model and index after the fork."""
+    """gunicorn post_worker_init hook: each worker loads its own model and index after the fork, and
+    starts its hand-off webhook sender."""
     from kb.errors import KBError
 
     try:
         _ = worker.wsgi.extensions["kb"].searcher  # loading it is the point
     except KBError as exc:  # the worker still serves; /readyz says why search is not ready
         worker.log.warning("search is not ready in worker %s: %s", worker.pid, exc)
+    notifier = worker.wsgi.extensions.get("kb_notifier")
+    if notifier is not None:
+        notifier.start()  # the hand-off sender runs from the worker's start, not its first request
 
 
 def die_with_the_master(server, worker) -> None:
@@ -82,6 +86,9 @@ def local_server(app: Flask, host: str = "127.0.0.1", port: int = 5000):
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class PathOnlyHandler(WSGIRequestHandler):
+        def version_string(self) -> str:
+            return "firstline"  # the Server header names no versions
+
         def log_request(self, code="-", size="-") -> None:
             # A malformed request line leaves no command or path: still one short line, no traceback.
             path = urlsplit(getattr(self, "path", "") or "").path or "-"

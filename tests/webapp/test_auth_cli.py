@@ -261,3 +261,12 @@ def test_user_set_password_generated_or_from_stdin(kb_env, capsys, monkeypatch):
     assert authenticate(kb_env.engine, "anna", "typed in a pipe", "127.0.0.1").username == "anna"
     code, _, err = run(capsys, "user", "set-password", "nobody")
     assert code == 2 and "There is no user 'nobody'" in err
+
+
+def test_a_gunicorn_worker_starts_the_hand_off_sender_when_it_starts(make_app, monkeypatch):
+    app = make_app(load_search=False, KB_WEBHOOK_URL="http://127.0.0.1:9/hook")
+    monkeypatch.setattr(kb.search.embedding, "load_embedder", lambda name=None, **kw: FakeEmbedder())
+    notifier = app.extensions["kb_notifier"]
+    assert notifier.enabled and not (notifier._thread and notifier._thread.is_alive())
+    webapp.server.load_model_after_fork(SimpleNamespace(wsgi=app, pid=1, log=SimpleNamespace(warning=print)))
+    assert notifier._thread is not None and notifier._thread.is_alive()

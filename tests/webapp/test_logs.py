@@ -54,3 +54,16 @@ def test_the_local_server_answers_a_malformed_request_with_400_and_one_log_line(
     text = caplog.text
     assert "Traceback" not in text and "\x1b" not in text
     assert not any(line.startswith("FAKE") for line in text.splitlines())
+
+
+def test_the_local_server_names_no_versions(make_app):
+    server = local_server(make_app(), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answer = _raw(server.server_port, b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    finally:
+        server.shutdown()
+        server.server_close()
+    server_header = [line for line in answer.split(b"\r\n") if line.lower().startswith(b"server:")]
+    assert server_header == [b"Server: firstline"]
