@@ -24,6 +24,7 @@ from kb.identity.users import (
     set_role,
     unlock_user,
 )
+from kb.integrations.webhook import list_deliveries
 from webapp.security import roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -170,3 +171,12 @@ def _apply(change, *args, done: str) -> None:
         flash(str(exc), "error")
     else:
         flash(done, "info")
+
+
+@bp.get("/deliveries")
+@roles("admin")
+def deliveries():
+    """Hand-off webhook deliveries that failed for good or are still being retried, newest first."""
+    engine = _engine()
+    shown = {status: list_deliveries(engine, status=status)[:200] for status in ("failed", "pending")}
+    return render_template("admin/deliveries.html", failed=shown["failed"], pending=shown["pending"])

@@ -21,7 +21,12 @@ from webapp.security import PUBLIC, public, roles
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 # (label, path): shown in the navigation when the path exists and the user's role may open it.
-NAV = ((lazy_gettext("Search"), "/"), (lazy_gettext("My cases"), "/cases"), (lazy_gettext("Users"), "/admin/users"))
+NAV = (
+    (lazy_gettext("Search"), "/"),
+    (lazy_gettext("My cases"), "/cases"),
+    (lazy_gettext("Users"), "/admin/users"),
+    (lazy_gettext("Deliveries"), "/admin/deliveries"),
+)
 
 
 class LoginForm(FlaskForm):

@@ -721,3 +721,29 @@ def test_escalation_stands_when_the_hand_off_cannot_be_queued(make_app, kb_root,
     assert "could not be notified automatically" in text_of(client.get(response.headers["Location"]))
     assert caselog.get_case(engine, case_id).status == "escalated"
     assert f"could not queue the hand-off of case {case_id} for the webhook: OperationalError" in caplog.text
+
+
+def test_admins_see_failed_and_retried_deliveries(make_app, kb_root):
+    from kb.identity.users import create_user as add_user
+    from kb.integrations.webhook import deliver_pending as deliver
+    from kb.integrations.webhook import queue_handoff
+
+    app = make_app(KB_ARTICLES=str(kb_root))
+    engine = app.extensions["kb"].engine
+    agent = add_user(engine, "anna", PASSWORD, "agent")
+    admin = add_user(engine, "ada", PASSWORD, "admin")
+    case = caselog.open_case(engine, agent.id, "phone", "K-1", "no sync", "dsl")
+    caselog.escalate_case(engine, case.id, agent.id, "tier2", "exchange fault")
+    queue_handoff(engine, case.id, "https://tickets.example.com/hook", {"case_id": case.id})
+
+    def refuse(url, body):
+        raise ConnectionRefusedError("connection refused")
+
+    deliver(engine, post=refuse, max_attempts=1)
+    client = app.test_client()
+    sign_in_as(client, admin)
+    page = client.get("/admin/deliveries").get_data(as_text=True)
+    assert "Failed (1)" in page and "ConnectionRefusedError: connection refused" in page
+    assert f'href="/cases/{case.id}"' in page and "https://tickets.example.com/hook" in page
+    sign_in_as(client, agent)
+    assert client.get("/admin/deliveries").status_code == 403
