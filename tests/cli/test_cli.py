@@ -78,7 +78,7 @@ def test_eval_with_bad_file_reports_lines_not_traceback(tmp_path):
 
 
 def test_parser_knows_all_commands():
-    assert set(COMMANDS) == {"index", "search", "start", "serve", "user", "show", "lint", "eval", "bench"}
+    assert set(COMMANDS) == {"index", "search", "start", "serve", "user", "purge", "show", "lint", "eval", "bench"}
     assert parser().parse_args(["search", "x", "-k", "3", "--json"]).k == 3
 
 
@@ -91,3 +91,16 @@ def test_index_refuses_articles_that_do_not_lint(small_kb, tmp_path):
     assert "lint problem(s)" in out.stderr and "nothing was published" in out.stderr
     assert "'escalate_to' must be one of" in out.stderr and "no Dutch version of 'fiber-los-red-light'" in out.stderr
     assert not (tmp_path / "index" / "current").exists()
+
+
+def test_purge_needs_a_retention_period_and_reports_what_it_removed(tmp_path):
+    import os
+
+    env = {**os.environ, "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.db'}", "KB_INSTANCE": str(tmp_path)}
+    env.pop("KB_RETENTION_DAYS", None)
+    refused = run_kb("purge", env=env)
+    assert refused.returncode == 2 and "give --days N" in refused.stderr and "Traceback" not in refused.stderr
+    dry = run_kb("purge", "--days", "30", "--dry-run", env=env)
+    assert dry.returncode == 0 and "would remove the customer details of 0 case(s)" in dry.stdout
+    bad = run_kb("purge", env={**env, "KB_RETENTION_DAYS": "forever"})
+    assert bad.returncode == 2 and "KB_RETENTION_DAYS must be a whole number" in bad.stderr
