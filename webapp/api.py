@@ -12,6 +12,7 @@ import time
 
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext
+from sqlalchemy.exc import SQLAlchemyError
 
 from kb.caselog.gaps import flag_gap
 from kb.content.articles import LANGUAGES
@@ -115,6 +116,13 @@ def case_steps(case_id: int):
         return {"error": workspace.form_error(exc), "field": exc.field}, 400
     except CaseClosed:
         return {"error": gettext("This case is already closed; reopen it first if something must be added.")}, 409
+    except SQLAlchemyError:  # disk full, read-only database: the page keeps the tick and says so
+        return {
+            "error": gettext(
+                "Could not save: the database cannot be written right now. Your text is kept "
+                "below; try again in a moment."
+            )
+        }, 503
     return {"ticked": sorted(ticked), "results": {str(n): text for n, text in sorted(ticked.items()) if text}}
 
 

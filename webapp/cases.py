@@ -32,6 +32,9 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 log = logging.getLogger(__name__)
 
 RECENT = 20
+NOT_SAVED = lazy_gettext(
+    "Could not save: the database cannot be written right now. Your text is kept below; try again in a moment."
+)
 
 
 def _engine():
@@ -185,6 +188,9 @@ def open_case():
         )
     except InvalidInput as exc:
         return _index_page(400, {exc.field: form_error(exc)}, values)
+    except SQLAlchemyError as exc:
+        log.error("could not open a case: %s", type(exc).__name__)
+        return _index_page(503, {"open": str(NOT_SAVED)}, values)
     workspace.make_current(case.id)
     flash(gettext("Case %(id)s is open. Your searches and the articles you open are added to it.", id=case.id), "info")
     return redirect(url_for("search.home"))
@@ -234,6 +240,9 @@ def _change(case_id: int, form: str, action, *args, success: str | None = None, 
             {"closed": gettext("This case is already closed; reopen it first if something must be added.")},
             field_values,
         )
+    except SQLAlchemyError as exc:  # disk full, read-only database: keep what the agent typed
+        log.error("could not save %s on case %d: %s", form, case.id, type(exc).__name__)
+        return None, _case_page(case, 503, {form: str(NOT_SAVED)}, field_values)
     if success:
         flash(success, "info")
     return result, None

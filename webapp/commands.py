@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from kb.cli.registry import articles_dir, index_dir, instance_dir
@@ -66,6 +67,14 @@ def serve(args) -> int:
     from webapp import create_app
     from webapp.server import run_gunicorn
 
+    folder = instance_dir()
+    if folder.exists() and not os.access(folder, os.W_OK):
+        print(
+            f"error: the instance folder {folder} is read-only; the database and the secret key live there. "
+            "Make it writable for this user, or set KB_INSTANCE to a writable folder.",
+            file=sys.stderr,
+        )
+        return 2
     try:
         app = create_app(web_settings(args))
     except RuntimeError as exc:  # no secret key

@@ -32,6 +32,12 @@ def readyz():
         services.check_database()
     except Exception as exc:  # any driver error means not ready
         problems.append(f"database unreachable: {type(exc).__name__}")
+    else:
+        try:
+            services.check_writable()
+        except Exception as exc:  # noqa: BLE001 - disk full, read-only file or standby server
+            log.warning("readyz: database not writable: %s", exc)
+            problems.append("database not writable: cases and notes cannot be saved (see the server log)")
     if not services.searcher_loaded:
         problems.append("model and index not loaded yet")
     else:

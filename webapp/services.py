@@ -89,3 +89,10 @@ class Services:
 
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+
+    def check_writable(self) -> None:
+        """Raise if the database cannot commit a write: one row rewritten with its own value (cheap)."""
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = version_num"))

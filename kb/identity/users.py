@@ -10,13 +10,14 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 
 from kb.errors import InvalidInput, LoginFailed, LoginThrottled, NotFound
 from kb.store import engine as db
@@ -41,6 +42,8 @@ __all__ = [
     "hash_password",
     "verify_password",
 ]
+
+log = logging.getLogger(__name__)
 
 USERNAME = re.compile(r"[a-z0-9._-]{3,64}\Z")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
@@ -185,19 +188,26 @@ def authenticate(engine: Engine, username: str, password: str, address: str) -> 
             raise InvalidInput(field, f"The {field.replace('username', 'user name')} must be text.")
     name, address = username.strip().lower()[:64], address.strip()[:64]
     now = db.utcnow()
-    with db.session_scope(engine) as session:
-        _serialise_attempts(session, name, address)
-        _refuse_if_throttled(session, name, address, now)
-        attempt = LoginAttemptRow(username=name, address=address, succeeded=False, at=now)
-        session.add(attempt)
-        session.flush()
-        attempt_id = attempt.id
-        row = session.scalar(select(UserRow).where(UserRow.username == name))
-        user = _user(row) if row else None
-        stored = row.password_hash if row else _DUMMY_HASH
+    try:
+        with db.session_scope(engine) as session:
+            _serialise_attempts(session, name, address)
+            _refuse_if_throttled(session, name, address, now)
+            attempt = LoginAttemptRow(username=name, address=address, succeeded=False, at=now)
+            session.add(attempt)
+            session.flush()
+            attempt_id = attempt.id
+            user, stored = _credentials(session, name)
+    except (OperationalError, InternalError) as exc:  # InternalError: PostgreSQL's read-only transaction
+        # The attempt log cannot be written (disk full, read-only database): fail open on the log,
+        # never on the password. The throttle is still read and obeyed.
+        log.error("log-in attempt not recorded (%s); checking the password without it", type(exc.orig).__name__)
+        attempt_id = None
+        with db.session_scope(engine, readonly=True) as session:
+            _refuse_if_throttled(session, name, address, now)
+            user, stored = _credentials(session, name)
     matches = verify_password(password, stored) and user is not None  # outside the lock: scrypt is slow
     ok = matches and user.is_active
-    if ok:
+    if ok and attempt_id is not None:
         with db.session_scope(engine) as session:
             session.get(LoginAttemptRow, attempt_id).succeeded = True
             session.get(UserRow, user.id).last_login_at = now
@@ -209,6 +219,11 @@ def authenticate(engine: Engine, username: str, password: str, address: str) -> 
             f"{MAX_USER_FAILURES} failed attempts you must wait 15 minutes)."
         )
     return user
+
+
+def _credentials(session, name: str) -> tuple[User | None, str]:
+    row = session.scalar(select(UserRow).where(UserRow.username == name))
+    return (_user(row), row.password_hash) if row else (None, _DUMMY_HASH)
 
 
 def _serialise_attempts(session, name: str, address: str) -> None:
