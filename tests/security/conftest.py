@@ -1,0 +1,3 @@
+"""The security regression suite uses the web app's fixtures (tests/webapp/conftest.py)."""
+
+from tests.webapp.conftest import *  # noqa: F401,F403 - app, client, users, make_app, auth, ...
