@@ -1,1 +1,0 @@
-"""Who may do what: users, roles, password hashing, log-in and its throttling."""

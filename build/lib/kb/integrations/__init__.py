@@ -1,1 +1,0 @@
-"""Talking to other systems: the webhook outbox for hand-offs, and the sender that delivers it."""
