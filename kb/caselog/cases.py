@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb.caselog.revisions import check_version, remember
@@ -35,6 +36,7 @@ from kb.store.tables import (
     check_articles,
     check_choice,
     check_id,
+    check_request_id,
     check_step,
     check_text,
 )
@@ -168,6 +170,7 @@ def _event(
     text: str | None = None,
     data: dict | None = None,
     version: Article | None = None,
+    request_id: str | None = None,
 ) -> None:
     revision = remember(session, version) if version is not None else None
     session.add(
@@ -182,6 +185,7 @@ def _event(
             text=text,
             revision=revision,
             data=json.dumps(data) if data is not None else None,
+            request_id=request_id,
         )
     )
 
@@ -197,32 +201,61 @@ def _record(engine: Engine, case_id: object, actor_id: object, kind: str, **fiel
 
 
 def open_case(
-    engine: Engine, agent_id: int, channel: str, customer_ref: str, problem: str, connection_type: str = "unknown"
+    engine: Engine,
+    agent_id: int,
+    channel: str,
+    customer_ref: str,
+    problem: str,
+    connection_type: str = "unknown",
+    *,
+    request_id: str | None = None,
 ) -> Case:
-    """Start a case for one customer contact; logs an 'opened' event."""
+    """Start a case for one customer contact; logs an 'opened' event.
+
+    `request_id` is the page's id for this request: sent again (a retry after a time-out that was
+    committed anyway), it returns the case opened the first time instead of opening a second one.
+    """
     agent_id = check_id("agent_id", agent_id)
     channel = check_choice("channel", channel, CHANNELS, label="channel")
     customer_ref = check_text("customer_ref", customer_ref, label="customer reference", one_line=True)
     problem = check_text("problem", problem, label="problem description")
     connection_type = check_choice("connection_type", connection_type, CONNECTION_TYPES, label="connection type")
+    request_id = check_request_id(request_id)
     now = db.utcnow()
-    with db.session_scope(engine) as session:
-        if session.get(UserRow, agent_id) is None:
-            raise NotFound(f"There is no user with id {agent_id}; log in again.")
-        row = CaseRow(
-            agent_id=agent_id,
-            channel=channel,
-            customer_ref=customer_ref,
-            problem=problem,
-            connection_type=connection_type,
-            status="open",
-            opened_at=now,
-            reopen_count=0,
-        )
-        session.add(row)
-        session.flush()
-        _event(session, row.id, agent_id, "opened", now)
-        return _case(session, row)
+    try:
+        with db.session_scope(engine) as session:
+            if session.get(UserRow, agent_id) is None:
+                raise NotFound(f"There is no user with id {agent_id}; log in again.")
+            earlier = _case_by_request(session, agent_id, request_id)
+            if earlier is not None:
+                return _case(session, earlier)
+            row = CaseRow(
+                agent_id=agent_id,
+                channel=channel,
+                customer_ref=customer_ref,
+                problem=problem,
+                connection_type=connection_type,
+                status="open",
+                opened_at=now,
+                reopen_count=0,
+                request_id=request_id,
+            )
+            session.add(row)
+            session.flush()
+            _event(session, row.id, agent_id, "opened", now)
+            return _case(session, row)
+    except IntegrityError:
+        if request_id is None:
+            raise
+    # The same request arrived twice at once and the other one won: return its case.
+    with db.session_scope(engine, readonly=True) as session:
+        return _case(session, _case_by_request(session, agent_id, request_id))
+
+
+def _case_by_request(session: Session, agent_id: int, request_id: str | None) -> CaseRow | None:
+    if request_id is None:
+        return None
+    return session.scalar(select(CaseRow).where(CaseRow.agent_id == agent_id, CaseRow.request_id == request_id))
 
 
 REFINE_WINDOW_SECONDS = 30
@@ -360,10 +393,36 @@ def step_results(engine: Engine, case_id: int) -> dict[tuple[str, str], dict[int
     return {key: steps for key, steps in state.items() if steps}
 
 
-def add_note(engine: Engine, case_id: int, actor_id: int, text: str) -> None:
-    """Add a free-text note by the agent to the case."""
+def add_note(engine: Engine, case_id: int, actor_id: int, text: str, *, request_id: str | None = None) -> bool:
+    """Add a free-text note by the agent to the case; False if this `request_id` was stored already.
+
+    A retried request (its first try timed out but was committed) changes nothing the second time,
+    also when the case was closed in between.
+    """
+    case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
     text = check_text("text", text, label="note", limit="note")
-    _record(engine, case_id, actor_id, "note", text=text)
+    request_id = check_request_id(request_id)
+    try:
+        with db.session_scope(engine) as session:
+            if request_id is not None and _event_by_request(session, case_id, request_id):
+                return False
+            _open_for_change(session, case_id, actor_id)
+            _event(session, case_id, actor_id, "note", db.utcnow(), text=text, request_id=request_id)
+            return True
+    except IntegrityError:
+        if request_id is None:
+            raise
+    with db.session_scope(engine, readonly=True) as session:  # the same request, at the same moment
+        if _event_by_request(session, case_id, request_id):
+            return False
+    raise RuntimeError("a note write failed on its request id, yet no note has that id")  # pragma: no cover
+
+
+def _event_by_request(session: Session, case_id: int, request_id: str) -> bool:
+    found = session.scalar(
+        select(CaseEventRow.id).where(CaseEventRow.case_id == case_id, CaseEventRow.request_id == request_id)
+    )
+    return found is not None
 
 
 CLOSING_KINDS = ("resolved", "escalated", "unresolved")
@@ -441,8 +500,21 @@ def _revisions_seen(session: Session, case_id: int) -> dict[str, str]:
     return {article_id: revision for article_id, revision in rows}
 
 
-def escalate_case(engine: Engine, case_id: int, actor_id: int, team: str, reason: str) -> Case:
-    """Close the case as escalated to `team` (one of escalation_teams()), saying why."""
+def escalate_case(
+    engine: Engine,
+    case_id: int,
+    actor_id: int,
+    team: str,
+    reason: str,
+    *,
+    outbox: Callable[[Session, int], object] | None = None,
+) -> Case:
+    """Close the case as escalated to `team` (one of escalation_teams()), saying why.
+
+    `outbox(session, case_id)` runs inside the escalating transaction, after the case is closed:
+    a notification it writes (kb.integrations.webhook.add_delivery) is committed with the
+    escalation or not at all, so no escalation goes unannounced and no announcement is false.
+    """
     case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
     team = check_choice("team", team, escalation_teams(), label="team")
     reason = check_text("reason", reason, label="reason for escalating")
@@ -452,6 +524,9 @@ def escalate_case(engine: Engine, case_id: int, actor_id: int, team: str, reason
         _close(session, row, "escalated", now)
         row.escalation_team, row.escalation_reason = team, reason
         _event(session, case_id, actor_id, "escalated", now, text=reason, data={"team": team})
+        if outbox is not None:
+            session.flush()
+            outbox(session, case_id)
         return _case(session, row)
 
 

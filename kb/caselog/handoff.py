@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from kb.caselog.cases import _case, _find
 from kb.caselog.revisions import articles_at
@@ -168,14 +169,20 @@ def build_handoff(engine: Engine, case_id: int, step_text: StepText | None = Non
     """
     case_id = check_id("case_id", case_id)
     with db.session_scope(engine, readonly=True) as session:  # case and events from one snapshot
-        case = _case(session, _find(session, case_id))
-        events = session.execute(
-            select(CaseEventRow, UserRow.display_name)
-            .join(UserRow, UserRow.id == CaseEventRow.actor_id)
-            .where(CaseEventRow.case_id == case_id)
-            .order_by(CaseEventRow.id)
-        ).all()
-        versions = articles_at(session, {e.revision for e, _ in events if e.revision})
+        return handoff_in(session, case_id, step_text)
+
+
+def handoff_in(session: Session, case_id: int, step_text: StepText | None = None) -> Handoff:
+    """The hand-off as `session` sees the case: inside the transaction that escalates it, that is
+    the escalated case (its notification is written in the same transaction, see escalate_case)."""
+    case = _case(session, _find(session, case_id))
+    events = session.execute(
+        select(CaseEventRow, UserRow.display_name)
+        .join(UserRow, UserRow.id == CaseEventRow.actor_id)
+        .where(CaseEventRow.case_id == case_id)
+        .order_by(CaseEventRow.id)
+    ).all()
+    versions = articles_at(session, {e.revision for e, _ in events if e.revision})
     ticked: dict[tuple[str, str, int], tuple[datetime, str | None, str | None]] = {}
     opened: dict[tuple[str, str], tuple[datetime, str | None]] = {}
     searches, notes, escalated_at = [], [], None

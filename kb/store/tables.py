@@ -136,6 +136,7 @@ class CaseRow(Base):
         CheckConstraint(_in("status", STATUSES), name="status"),
         Index(None, "agent_id", "opened_at"),
         Index(None, "status", "opened_at"),
+        Index("uq_cases_agent_id_request_id", "agent_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,11 +153,16 @@ class CaseRow(Base):
     escalation_reason: Mapped[str | None] = mapped_column(Text)
     outcome_note: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    request_id: Mapped[str | None] = mapped_column(String(64))  # the page's id for this open-case request
 
 
 class CaseEventRow(Base):
     __tablename__ = "case_events"
-    __table_args__ = (CheckConstraint(_in("kind", EVENT_KINDS), name="kind"), Index(None, "case_id", "id"))
+    __table_args__ = (
+        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+        Index(None, "case_id", "id"),
+        Index("uq_case_events_case_id_request_id", "case_id", "request_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -169,6 +175,7 @@ class CaseEventRow(Base):
     text: Mapped[str | None] = mapped_column(Text)
     data: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[str | None] = mapped_column(String(64))  # the article version the event refers to
+    request_id: Mapped[str | None] = mapped_column(String(64))  # the page's id for this write (notes)
 
 
 class CaseResolutionRow(Base):
@@ -317,5 +324,20 @@ def check_step(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_STEP:
         raise InvalidInput(
             "step_number", f"The step number must be a whole number from 1 to {MAX_STEP} (got {value!r:.20})."
+        )
+    return value
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{8,64}\Z")
+
+
+def check_request_id(value: object) -> str | None:
+    """A client request id (8 to 64 letters, digits, '-' or '_', e.g. a UUID), or None for none."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not REQUEST_ID.match(value):
+        raise InvalidInput(
+            "request_id",
+            "The request id must be 8 to 64 letters, digits, '-' or '_' (a UUID will do); reload the page.",
         )
     return value
