@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
@@ -176,7 +177,8 @@ def prefill():
 @roles(*CASE_ROLES)
 def open_case():
     form = request.form
-    values = {name: form.get(name, "") for name in ("channel", "customer_ref", "problem", "connection_type")}
+    fields = ("channel", "customer_ref", "problem", "connection_type", "request_id")
+    values = {name: form.get(name, "") for name in fields}
     try:
         case = caselog.open_case(
             _engine(),
@@ -185,9 +187,11 @@ def open_case():
             values["customer_ref"],
             values["problem"],
             values["connection_type"] or "unknown",
+            request_id=values["request_id"] or None,
         )
     except InvalidInput as exc:
-        return _index_page(400, {exc.field: form_error(exc)}, values)
+        field = "open" if exc.field == "request_id" else exc.field  # no field of its own on the form
+        return _index_page(400, {field: form_error(exc)}, values)
     except SQLAlchemyError as exc:
         log.error("could not open a case: %s", type(exc).__name__)
         return _index_page(503, {"open": str(NOT_SAVED)}, values)
@@ -251,9 +255,14 @@ def _change(case_id: int, form: str, action, *args, success: str | None = None, 
 @bp.post("/<int:case_id>/notes")
 @roles(*CASE_ROLES)
 def add_note(case_id: int):
-    text = request.form.get("text", "")
+    text, request_id = request.form.get("text", ""), request.form.get("request_id") or None
     _, failed = _change(
-        case_id, "note", caselog.add_note, text, success=gettext("Note added."), field_values={"text": text}
+        case_id,
+        "note",
+        partial(caselog.add_note, request_id=request_id),
+        text,
+        success=gettext("Note added."),
+        field_values={"text": text, "request_id": request_id},
     )
     return failed or redirect(url_for("cases.show", case_id=case_id) + "#timeline")
 
@@ -341,10 +350,11 @@ def escalate(case_id: int):
         return repeated
     form = request.form
     team, reason = form.get("team", ""), form.get("reason", "")
+    outbox = _handoff_outbox()
     case, failed = _change(
         case_id,
         "escalate",
-        caselog.escalate_case,
+        partial(caselog.escalate_case, outbox=outbox),
         team,
         reason,
         success=gettext(
@@ -355,7 +365,8 @@ def escalate(case_id: int):
     if failed:
         return failed
     workspace.leave_if_current(case_id)
-    notify_handoff(case)
+    if outbox is not None:
+        current_app.extensions["kb_notifier"].wake()
     return redirect(url_for("cases.handoff", case_id=case_id))
 
 
@@ -405,21 +416,21 @@ def handoff(case_id: int):
     )
 
 
-def notify_handoff(case: caselog.Case) -> None:
-    """Queue the hand-off for the receiving team's webhook (if one is configured) and wake the sender."""
+def _handoff_outbox():
+    """The receiving team's webhook as an outbox for escalate_case (None without KB_WEBHOOK_URL).
+
+    The notification row is written in the escalating transaction. A URL the webhook refuses
+    (plain http to another machine) does not stop the escalation: the agent is told to send the
+    hand-off by hand, and the log says why.
+    """
     url = current_app.config.get("KB_WEBHOOK_URL")
     if not url:
-        return
-    from kb.integrations.webhook import queue_handoff
+        return None
+    from kb.integrations.webhook import outbox
 
     try:
-        queue_handoff(_engine(), case.id, url, workspace.handoff_for(case).as_dict())
-    except (KBError, SQLAlchemyError) as exc:  # the escalation stands: the agent sends the hand-off by hand
-        log.error(
-            "could not queue the hand-off of case %d for the webhook: %s",
-            case.id,
-            exc if isinstance(exc, KBError) else type(exc).__name__,
-        )
+        return outbox(url, workspace.step_text)
+    except KBError as exc:
+        log.error("hand-offs are not sent to the webhook: %s", exc)
         flash(gettext("The receiving team could not be notified automatically; send them the hand-off."), "error")
-        return
-    current_app.extensions["kb_notifier"].wake()
+        return None

@@ -1,6 +1,8 @@
 """An outbox of hand-off notifications: stored first, POSTed as JSON later, retried with back-off.
 
-Queueing is a database row, so a receiver that is down never loses a hand-off and never blocks
+Queueing is a database row, written in the same transaction as the escalation (`outbox`), so an
+escalation is never committed without its notification nor announced without being committed.
+A receiver that is down never loses a hand-off and never blocks
 the agent. `deliver_pending` (run after an escalation, or from a periodic job) POSTs what is due;
 a failed POST is recorded in `last_error` and tried again after 30 s, 60 s, 120 s, ... until
 `max_attempts`, then the delivery is marked failed. Delivery never changes or deletes the case.
@@ -27,12 +29,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
+from kb.caselog.handoff import StepText, handoff_in
 from kb.errors import InvalidInput, NotFound
 from kb.store import engine as db
 from kb.store.tables import DELIVERY_STATUSES, MAX_LENGTH, CaseRow, WebhookDeliveryRow, check_choice, check_id
 
-__all__ = ["Delivery", "DeliveryReport", "queue_handoff", "deliver_pending", "list_deliveries", "http_post", "backoff"]
+__all__ = [
+    "Delivery",
+    "DeliveryReport",
+    "queue_handoff",
+    "add_delivery",
+    "outbox",
+    "deliver_pending",
+    "list_deliveries",
+    "http_post",
+    "backoff",
+]
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +170,20 @@ def check_url(url: object) -> str:
 
 
 def queue_handoff(engine: Engine, case_id: int, url: str, payload: dict) -> Delivery:
-    """Store a notification for `url` carrying `payload` (e.g. `build_handoff(...).as_dict()`), due now."""
-    case_id, url = check_id("case_id", case_id), check_url(url)
+    """Store a notification for `url` carrying `payload` (e.g. `build_handoff(...).as_dict()`), due now.
+
+    An escalation queues its notification in its own transaction instead: see `outbox`.
+    """
+    case_id = check_id("case_id", case_id)
+    with db.session_scope(engine) as session:
+        if session.get(CaseRow, case_id) is None:
+            raise NotFound(f"There is no case {case_id}; check the case number.")
+        return add_delivery(session, case_id, url, payload)
+
+
+def add_delivery(session: Session, case_id: int, url: str, payload: dict) -> Delivery:
+    """Add the notification to `session`'s transaction: it is stored if and only if that commits."""
+    url = check_url(url)
     if not isinstance(payload, dict):
         raise InvalidInput("payload", "The hand-off payload must be a dict (use Handoff.as_dict()).")
     try:
@@ -167,15 +193,23 @@ def queue_handoff(engine: Engine, case_id: int, url: str, payload: dict) -> Deli
             "payload", f"The hand-off payload cannot be sent as JSON ({exc}); use Handoff.as_dict()."
         ) from None
     now = db.utcnow()
-    with db.session_scope(engine) as session:
-        if session.get(CaseRow, case_id) is None:
-            raise NotFound(f"There is no case {case_id}; check the case number.")
-        row = WebhookDeliveryRow(
-            case_id=case_id, url=url, payload=body, status="pending", attempts=0, next_attempt_at=now, created_at=now
-        )
-        session.add(row)
-        session.flush()
-        return _delivery(row)
+    row = WebhookDeliveryRow(
+        case_id=case_id, url=url, payload=body, status="pending", attempts=0, next_attempt_at=now, created_at=now
+    )
+    session.add(row)
+    session.flush()
+    return _delivery(row)
+
+
+def outbox(url: str, step_text: StepText | None = None) -> Callable[[Session, int], Delivery]:
+    """For `escalate_case(..., outbox=...)`: queue the case's hand-off for `url` in the escalation's
+    own transaction (a true outbox: the escalation and its notification commit together)."""
+    url = check_url(url)  # a bad address is refused before the escalation starts, not inside it
+
+    def write(session: Session, case_id: int) -> Delivery:
+        return add_delivery(session, case_id, url, handoff_in(session, case_id, step_text).as_dict())
+
+    return write
 
 
 def deliver_pending(

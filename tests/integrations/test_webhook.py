@@ -268,3 +268,36 @@ def test_deliveries_are_signed_with_the_secret(monkeypatch):
         server.server_close()
     expected = "sha256=" + hmac.new(b"s3cret", b'{"case_id": 7}', hashlib.sha256).hexdigest()
     assert seen == [(expected, b'{"case_id": 7}'), (None, b'{"case_id": 8}')]
+
+
+def test_the_outbox_row_commits_with_the_escalation(engine, agent, clock):
+    from kb.integrations.webhook import outbox
+
+    case = open_case(engine, agent.id, "phone", "K-9", "no sync since the storm", "dsl")
+    escalate_case(engine, case.id, agent.id, "tier2", "exchange fault", outbox=outbox("https://tickets.example.com/h"))
+    (delivery,) = list_deliveries(engine, case_id=case.id)
+    assert delivery.status == "pending" and delivery.url == "https://tickets.example.com/h"
+    # The payload is the hand-off of the escalated case, as committed.
+    assert delivery.payload == json.loads(json.dumps(build_handoff(engine, case.id).as_dict()))
+    assert delivery.payload["status"] == "escalated" and delivery.payload["team"] == "tier2"
+
+
+def test_an_escalation_whose_outbox_row_fails_is_not_committed(engine, agent, clock):
+    case = open_case(engine, agent.id, "phone", "K-9", "no sync", "dsl")
+
+    def broken(session, case_id):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        escalate_case(engine, case.id, agent.id, "tier2", "exchange fault", outbox=broken)
+    assert get_case(engine, case.id).status == "open"
+    assert "escalated" not in [e.kind for e in timeline(engine, case.id)]
+    assert list_deliveries(engine, case_id=case.id) == []
+
+
+def test_an_outbox_refuses_a_bad_address_before_any_escalation(engine, agent, clock, monkeypatch):
+    from kb.integrations.webhook import outbox
+
+    monkeypatch.delenv("KB_WEBHOOK_ALLOW_HTTP", raising=False)
+    with pytest.raises(InvalidInput):
+        outbox("http://tickets.example.com/h")

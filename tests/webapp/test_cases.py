@@ -701,10 +701,13 @@ def test_case_ids_out_of_range_are_404_not_500(client, case_id):
         assert getattr(client, method)(path.format(case_id)).status_code == 404, path
 
 
-def test_escalation_stands_when_the_hand_off_cannot_be_queued(make_app, kb_root, monkeypatch, caplog):
+def test_an_escalation_and_its_notification_commit_together(make_app, kb_root, monkeypatch):
+    """A true outbox: when the notification row cannot be written, the escalation is not committed
+    either; the agent is told, and the reason they typed is still in the form."""
     from sqlalchemy.exc import OperationalError
 
     import kb.integrations.webhook
+    from kb.integrations.webhook import list_deliveries
 
     app = make_app(KB_ARTICLES=str(kb_root), KB_WEBHOOK_URL="http://127.0.0.1:9/hook")
     engine = app.extensions["kb"].engine
@@ -713,14 +716,40 @@ def test_escalation_stands_when_the_hand_off_cannot_be_queued(make_app, kb_root,
     case_id = open_case(client)
 
     def database_away(*args, **kwargs):
-        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+        raise OperationalError("INSERT ...", {}, Exception("database or disk is full"))
 
-    monkeypatch.setattr(kb.integrations.webhook, "queue_handoff", database_away)
+    monkeypatch.setattr(kb.integrations.webhook, "add_delivery", database_away)
+    response = client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "exchange fault at Zwolle"})
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "Your text is kept" in page and "exchange fault at Zwolle" in page
+    assert caselog.get_case(engine, case_id).status == "open"
+    assert [e.kind for e in caselog.timeline(engine, case_id)].count("escalated") == 0
+
+    monkeypatch.undo()
+    response = client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "exchange fault at Zwolle"})
+    assert response.status_code == 302
+    (delivery,) = list_deliveries(engine, case_id=case_id)
+    assert delivery.status == "pending" and delivery.url == "http://127.0.0.1:9/hook"
+    assert delivery.payload["status"] == "escalated" and delivery.payload["reason"] == "exchange fault at Zwolle"
+    assert delivery.payload["escalated_at"] is not None
+
+
+def test_an_escalation_stands_when_the_webhook_address_is_refused(make_app, kb_root, caplog):
+    """A misconfigured receiver (plain http to another machine) must not stop agents escalating."""
+    from kb.integrations.webhook import list_deliveries
+
+    app = make_app(KB_ARTICLES=str(kb_root), KB_WEBHOOK_URL="http://tickets.example.com/hook")
+    engine = app.extensions["kb"].engine
+    client = app.test_client()
+    sign_in_as(client, create_user(engine, "anna", PASSWORD, "agent"))
+    case_id = open_case(client)
     response = client.post(f"/cases/{case_id}/escalate", data={"team": "tier2", "reason": "r"})
     assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case_id}/handoff"
     assert "could not be notified automatically" in text_of(client.get(response.headers["Location"]))
     assert caselog.get_case(engine, case_id).status == "escalated"
-    assert f"could not queue the hand-off of case {case_id} for the webhook: OperationalError" in caplog.text
+    assert list_deliveries(engine, case_id=case_id) == []
+    assert "hand-offs are not sent to the webhook" in caplog.text and "plain http" in caplog.text
 
 
 def test_admins_see_failed_and_retried_deliveries(make_app, kb_root):
@@ -747,3 +776,31 @@ def test_admins_see_failed_and_retried_deliveries(make_app, kb_root):
     assert f'href="/cases/{case.id}"' in page and "https://tickets.example.com/hook" in page
     sign_in_as(client, agent)
     assert client.get("/admin/deliveries").status_code == 403
+
+
+def test_the_note_and_open_case_forms_carry_a_fresh_request_id(client):
+    ids = set()
+    for _ in range(2):
+        page = client.get("/cases/").get_data(as_text=True)
+        ids.add(
+            re.search(r'<form id="open-case"[^>]*data-retry.*?name="request_id" value="([0-9a-f]{32})"', page, re.S)[1]
+        )
+    assert len(ids) == 2
+    case_id = open_case(client)
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert re.search(r'<form id="note-form"[^>]*data-retry.*?name="request_id" value="[0-9a-f]{32}"', page, re.S)
+
+
+def test_a_retried_note_or_open_case_request_is_written_once(client, engine):
+    data = {"channel": "phone", "customer_ref": CUSTOMER, "problem": PROBLEM, "request_id": "open-0123456789ab"}
+    first, again = client.post("/cases/open", data=data), client.post("/cases/open", data=data)
+    assert first.status_code == again.status_code == 302
+    with client.session_transaction() as session:
+        case_id = session["case_id"]
+    assert [c.id for c in caselog.list_cases(engine)] == [case_id]
+    note = {"text": "modem vervangen", "request_id": "note-0123456789ab"}
+    for _ in range(3):
+        assert client.post(f"/cases/{case_id}/notes", data=note).status_code == 302
+    assert [e.text for e in caselog.timeline(engine, case_id) if e.kind == "note"] == ["modem vervangen"]
+    refused = client.post(f"/cases/{case_id}/notes", data={"text": "x", "request_id": "bad id"})
+    assert refused.status_code == 400 and "reload the page and send it again" in refused.get_data(as_text=True)
