@@ -18,4 +18,16 @@ fi
 cd "$work"
 "$work/venv/bin/kb" --help > /dev/null
 "$work/venv/bin/kb" lint --articles "$root/articles"
-echo "check-package: non-editable install, kb --help and kb lint: ok"
+# The compiled catalogs come from the build, one per .po: the app never writes them into site-packages.
+site="$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+for po in "$site"/webapp/translations/*/LC_MESSAGES/*.po; do
+    mo="${po%.po}.mo"
+    [ -s "$mo" ] || { echo "check-package: $mo was not built" >&2; exit 1; }
+    "$work/venv/bin/python" - "$mo" <<'PY'
+import gettext, sys
+with open(sys.argv[1], "rb") as fh:
+    catalog = gettext.GNUTranslations(fh)
+assert len(catalog._catalog) > 100, f"{sys.argv[1]}: only {len(catalog._catalog)} messages"
+PY
+done
+echo "check-package: non-editable install, compiled catalogs, kb --help and kb lint: ok"

@@ -39,7 +39,8 @@ def _bad_body():
 @bp.post("/search")
 @roles(*SEARCH_ROLES)
 def search():
-    """Search: in {query, lang?, category?, connection?, only_lang?, k?}; out {hits, confidence, weak, timing_ms}."""
+    """Search: in {query, lang?, category?, connection?, only_lang?, k?};
+    out {hits, confidence, weak, timing_ms, case_logged, warning?}."""
     started = time.perf_counter()
     data = _json_object()
     if data is None:
@@ -52,10 +53,13 @@ def search():
     except KBError as exc:
         return {"error": gettext("Search is not available right now: %(reason)s", reason=str(exc))}, 503
     hits = [describe_hit(hit, params.query) for hit in result.hits]
-    workspace.record_search(params.query, result.hits)
+    logged = workspace.record_search(params.query, result.hits)
     app_ms = (time.perf_counter() - started) * 1000
     response = jsonify(
         {
+            # Whether the search was written to the current case (null: no current case).
+            "case_logged": logged,
+            **({"warning": workspace.not_logged()} if logged is False else {}),
             "lang": result.lang,
             "confidence": result.confidence,
             "weak": result.weak,

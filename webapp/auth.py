@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -16,6 +28,7 @@ from wtforms.validators import DataRequired, Length
 
 from kb.errors import InvalidInput, KBError, LoginFailed, LoginThrottled
 from kb.identity.users import ROLES, authenticate, change_own_password, get_user, revoke_sessions, set_language
+from kb.store import engine as db
 from webapp.security import PUBLIC, public, roles
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -159,6 +172,11 @@ def login():
             )
         except (LoginFailed, LoginThrottled) as exc:
             error, status = str(exc), 429 if isinstance(exc, LoginThrottled) else 401
+            if isinstance(exc, LoginThrottled) and exc.retry_at is not None:
+                wait = max(1, math.ceil((exc.retry_at - db.utcnow()).total_seconds()))
+                response = make_response(render_template("auth/login.html", form=form, error=error), status)
+                response.headers["Retry-After"] = str(wait)
+                return response
         else:
             start_session(user)
             return redirect(safe_next(form.next.data) or home_url())

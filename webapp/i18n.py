@@ -1,7 +1,9 @@
 """Interface language (Dutch or English) per user, else the browser's, else English.
 
 Translations live in webapp/translations/<lang>/LC_MESSAGES/messages.po; the compiled .mo files
-are build output, written by `compile_catalogs` when missing or older than the .po.
+are build output. An installed package gets them from the build (setup.py) and never writes next
+to its code; a source checkout (pyproject.toml beside webapp/) compiles them at start-up with
+`compile_catalogs` when missing or older than the .po.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flask import Flask, current_app, g, request
 from flask_babel import Babel, format_date, format_datetime, format_number, get_locale
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+SOURCE_CHECKOUT = (Path(__file__).resolve().parent.parent / "pyproject.toml").is_file()
 LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands"}
 
 log = logging.getLogger(__name__)
@@ -59,10 +62,15 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     """Compile the catalogs, install Flask-Babel, set g.locale and the formatting helpers."""
-    try:
-        compile_catalogs()
-    except OSError as exc:  # a read-only install: run with the .mo files that are there
-        log.warning("could not compile translations in %s: %s", TRANSLATIONS, exc)
+    if SOURCE_CHECKOUT:
+        try:
+            compile_catalogs()
+        except OSError as exc:  # a read-only checkout: run with the .mo files that are there
+            log.warning("could not compile translations in %s: %s", TRANSLATIONS, exc)
+    else:
+        for po in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+            if not po.with_suffix(".mo").is_file():
+                log.warning("%s has no compiled catalog: the package was not built by setup.py", po.parent.parent.name)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", os.environ.get("KB_TIMEZONE") or "Europe/Amsterdam")
     Babel(app, locale_selector=select_locale)

@@ -86,4 +86,5 @@ def _page(form: Mapping | None):
         languages=LANGUAGES,
         escalate_url=escalate_url(lang),
         may_open_case=workspace.may_use_cases(g.user) and workspace.current_case() is None,
+        case_warning=workspace.not_logged(),
     ), status

@@ -9,6 +9,7 @@ importing each other.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from flask import abort, current_app, g, request, session, url_for
 from flask_babel import lazy_gettext
@@ -47,6 +48,9 @@ FIELD_MESSAGES = {
     "article_id": lazy_gettext("That article does not exist (any more); choose one from the list."),
     "step_number": lazy_gettext("That step is not in the article; reload the article and try again."),
     "result": lazy_gettext("The step result must be text of at most %(max)s characters.", max=MAX_LENGTH["note"]),
+    "request_id": lazy_gettext(
+        "This form is out of date; reload the page and send it again (your text is kept below)."
+    ),
     "revision": lazy_gettext("This article has changed since you opened it; reload the page and tick the step again."),
 }
 
@@ -117,22 +121,41 @@ def leave_if_current(case_id: int) -> None:
         make_current(None)
 
 
-def _record(action, *args, **kwargs) -> None:
-    """Log something on the current case; if that case was closed meanwhile (another tab), forget it."""
+NOT_LOGGED = lazy_gettext(
+    "This could not be written to case %(id)s (the database cannot be written right now); "
+    "add it as a note when saving works again."
+)
+
+
+def _record(action, *args, **kwargs) -> bool | None:
+    """Log something on the current case; if that case was closed meanwhile (another tab), forget it.
+
+    True when logged, None without a current case, False when the database refused the write:
+    the search or article still reaches the agent, and `not_logged()` says what to tell them.
+    """
     case = current_case()
     if case is None:
-        return
+        return None
     try:
         action(engine(), case.id, g.user.id, *args, **kwargs)
     except (CaseClosed, NotFound):
         make_current(None)
-    except SQLAlchemyError as exc:  # the search or article still reaches the agent during the call
+        return None
+    except SQLAlchemyError as exc:
         log.error("could not log %s on case %d: %s", action.__name__, case.id, type(exc).__name__)
+        g.not_logged = str(NOT_LOGGED % {"id": case.id})
+        return False
+    return True
 
 
-def record_search(query: str, hits) -> None:
-    """Called by the search page and the search API after a successful search."""
-    _record(caselog.record_search, query, [hit.article_id for hit in hits[:5]])
+def not_logged() -> str | None:
+    """The warning for the agent when this request's search or article could not be logged on their case."""
+    return g.get("not_logged")
+
+
+def record_search(query: str, hits) -> bool | None:
+    """Called by the search page and the search API after a successful search; see `_record`."""
+    return _record(caselog.record_search, query, [hit.article_id for hit in hits[:5]])
 
 
 def article_opened(article: Article) -> dict:
@@ -154,6 +177,7 @@ def article_opened(article: Article) -> dict:
         "step_form_action": url_for("cases.steps", case_id=case.id),
         "step_api": url_for("api.case_steps", case_id=case.id),
         "resolve_action": url_for("cases.resolve", case_id=case.id),
+        "case_warning": not_logged(),
     }
 
 
@@ -215,8 +239,14 @@ def _now_ms() -> int:
     return int(utcnow().timestamp() * 1000)
 
 
+def new_request_id() -> str:
+    """A fresh id for a form whose write must happen once however often it is sent (notes, open case)."""
+    return uuid.uuid4().hex
+
+
 def init_app(app) -> None:
-    """The case bar on every page: the current case, its handle time."""
+    """The case bar on every page: the current case, its handle time; request ids for forms."""
+    app.jinja_env.globals.update(new_request_id=new_request_id)
 
     @app.context_processor
     def _case_bar() -> dict:

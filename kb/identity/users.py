@@ -50,7 +50,13 @@ MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_USER_FAILURES = 5  # failed log-ins per user name in the window before refusing more
-MAX_ADDRESS_FAILURES = 20  # failed log-ins per address in the window before refusing more
+# Per address the log-in slows down rather than locks: behind a proxy or a NAT many colleagues share
+# one address, and someone else's guesses must not lock them all out for the window. From the 20th
+# failure in the window on, the next attempt from that address waits 1 s, then 2, 4 ... at most 60 s
+# after the previous failure: a colleague with the right password is let in within a minute, a
+# guesser gets about one try a minute (and each user name still locks after MAX_USER_FAILURES).
+MAX_ADDRESS_FAILURES = 20
+MAX_ADDRESS_DELAY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -250,25 +256,38 @@ def _refuse_if_throttled(session, name: str, address: str, now: datetime) -> Non
         )
     )
     user_since = max(since, last_success) if last_success else since
-    for column, value, start, limit, what in (
-        (LoginAttemptRow.username, name, user_since, MAX_USER_FAILURES, "this user name"),
-        (LoginAttemptRow.address, address, since, MAX_ADDRESS_FAILURES, "your address"),
-    ):
-        times = session.scalars(
-            select(LoginAttemptRow.at)
-            .where(column == value, LoginAttemptRow.succeeded.is_(False), LoginAttemptRow.at > start)
-            .order_by(LoginAttemptRow.at.desc())
-            .limit(limit)
-        ).all()
-        if len(times) >= limit:
-            retry_at = times[-1] + THROTTLE_WINDOW
-            minutes = max(1, -(-int((retry_at - now).total_seconds()) // 60))
+    times = _failures(session, LoginAttemptRow.username == name, user_since, MAX_USER_FAILURES)
+    if len(times) >= MAX_USER_FAILURES:
+        retry_at = times[-1] + THROTTLE_WINDOW
+        minutes = max(1, -(-int((retry_at - now).total_seconds()) // 60))
+        raise LoginThrottled(
+            f"Too many failed log-ins for this user name; try again after "
+            f"{retry_at:%H:%M} UTC (in {minutes} minute{'s' if minutes > 1 else ''}). "
+            "If you forgot your password, ask an admin to set a new one or to unlock the account.",
+            retry_at,
+        )
+    cap = MAX_ADDRESS_FAILURES + 8  # 2**7 s is past the longest delay: no need to count further
+    times = _failures(session, LoginAttemptRow.address == address, since, cap)
+    if len(times) >= MAX_ADDRESS_FAILURES:
+        delay = min(MAX_ADDRESS_DELAY, timedelta(seconds=2 ** (len(times) - MAX_ADDRESS_FAILURES)))
+        retry_at = times[0] + delay
+        if now < retry_at:
+            seconds = max(1, -(-int((retry_at - now).total_seconds() * 1000) // 1000))
             raise LoginThrottled(
-                f"Too many failed log-ins for {what}; try again after "
-                f"{retry_at:%H:%M} UTC (in {minutes} minute{'s' if minutes > 1 else ''}). "
-                "If you forgot your password, ask an admin to set a new one.",
+                f"Too many failed log-ins from your address; wait {seconds} second{'s' if seconds > 1 else ''} "
+                "and try again.",
                 retry_at,
             )
+
+
+def _failures(session, where, since: datetime, limit: int) -> list[datetime]:
+    """The times of the newest failed attempts matching `where` after `since`, newest first."""
+    return session.scalars(
+        select(LoginAttemptRow.at)
+        .where(where, LoginAttemptRow.succeeded.is_(False), LoginAttemptRow.at > since)
+        .order_by(LoginAttemptRow.at.desc())
+        .limit(limit)
+    ).all()
 
 
 def _update(

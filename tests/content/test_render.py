@@ -10,7 +10,7 @@ from kb.content.articles import parse_article
 from kb.content.render import BLOCK_TAGS, INLINE_TAGS, inline_html, markdown_html, render_article
 from kb.search.snippets import query_terms, snippet
 from tests.conftest import article_text
-from tests.xss import XSS_PAYLOADS, _Collector, active_content, xss_article
+from tests.security.xss import XSS_PAYLOADS, _Collector, active_content, xss_article
 
 
 def tags_in(html: str) -> set[str]:

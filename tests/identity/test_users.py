@@ -159,14 +159,29 @@ def test_a_successful_log_in_resets_the_user_name_count(engine, clock):
     assert authenticate(engine, "anna", PASSWORD, "10.0.0.1").username == "anna"
 
 
-def test_address_is_throttled_after_twenty_failures(engine, clock):
+def test_an_address_is_slowed_down_not_locked_after_twenty_failures(engine, clock):
+    """Colleagues behind one proxy address: someone's guesses make them wait seconds, not 15 minutes."""
     create_user(engine, "anna", PASSWORD, "agent")
     for n in range(20):
+        clock.advance(0.1)
         with pytest.raises(LoginFailed):
             authenticate(engine, f"guess{n}", "wrong password", "203.0.113.7")
-    with pytest.raises(LoginThrottled, match="for your address; try again after"):
+    with pytest.raises(LoginThrottled, match="from your address; wait 1 second and try again"):
         authenticate(engine, "anna", PASSWORD, "203.0.113.7")
-    assert authenticate(engine, "anna", PASSWORD, "198.51.100.1").username == "anna"
+    assert authenticate(engine, "anna", PASSWORD, "198.51.100.1").username == "anna"  # other addresses
+    clock.advance(1)
+    assert authenticate(engine, "anna", PASSWORD, "203.0.113.7").username == "anna"
+    # Every further failure doubles the wait, up to a minute; never the whole window.
+    waits = []
+    for n in range(10):
+        with pytest.raises(LoginFailed):
+            authenticate(engine, f"more{n}", "wrong password", "203.0.113.7")
+        with pytest.raises(LoginThrottled) as refused:
+            authenticate(engine, "anna", PASSWORD, "203.0.113.7")
+        waits.append(round((refused.value.retry_at - clock.now).total_seconds()))
+        clock.advance(waits[-1])
+    assert waits == [2, 4, 8, 16, 32, 60, 60, 60, 60, 60]
+    assert authenticate(engine, "anna", PASSWORD, "203.0.113.7").username == "anna"
 
 
 def test_disabled_user_cannot_log_in_until_enabled(engine):

@@ -8,6 +8,7 @@ from kb.search.bundle import build_index
 from kb.search.embedding import DEFAULT_MODEL, INDEX, load_embedder
 from kb.search.searcher import Searcher
 from tests.conftest import ROOT
+from tests.integration.browser import browser, page, serve  # noqa: F401 - the browser tests' fixtures
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from kb.errors import ArticleError
 from kb.identity.users import create_user
 from kb.search.bundle import build_index
 from tests.conftest import FakeEmbedder, article_text
+from tests.security.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
 from tests.webapp.conftest import sign_in_as
-from tests.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
 
 
 def write(root, article_id, lang, title, **fields):

@@ -90,3 +90,34 @@ def test_kb_serve_refuses_a_read_only_instance_folder(tmp_path, monkeypatch, cap
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(instance) else real_access(p, mode))
     assert main(["serve", "--port", "1"]) == 2
     assert "is read-only" in capsys.readouterr().err
+
+
+def _on_case(client, case) -> None:
+    with client.session_transaction() as session:
+        session["case_id"] = case.id
+
+
+def test_a_search_that_cannot_be_logged_on_the_case_says_so(read_only):
+    """The agent still gets the results during the call, and is told the case misses the search."""
+    app, agent, case = read_only
+    client = app.test_client()
+    sign_in_as(client, agent)
+    _on_case(client, case)
+    answer = client.post("/api/search", json={"query": "dsl light keeps blinking"})
+    data = answer.get_json()
+    assert answer.status_code == 200 and data["hits"]
+    assert data["case_logged"] is False and f"case {case.id}" in data["warning"] and "note" in data["warning"]
+    page = client.post("/", data={"query": "dsl light keeps blinking"}).get_data(as_text=True)
+    warning = re.search(r'<p id="case-warning"[^>]*>(.*?)</p>', page, re.S)
+    assert warning and "hidden" not in warning.group(0) and f"case {case.id}" in warning.group(1)
+
+
+def test_a_note_kept_after_a_failure_keeps_its_request_id(read_only):
+    """Sent again from the re-rendered form, the note carries the id of the first try."""
+    app, agent, case = read_only
+    client = app.test_client()
+    sign_in_as(client, agent)
+    page = client.post(f"/cases/{case.id}/notes", data={"text": NOTE, "request_id": "retry-0123456789"}).get_data(
+        as_text=True
+    )
+    assert re.search(r'name="request_id" value="retry-0123456789"', page)

@@ -88,6 +88,12 @@ def test_dutch_catalog_is_complete_for_every_marked_string():
     assert untranslated == []
 
 
+def webapp_i18n_source_checkout() -> bool:
+    import webapp.i18n
+
+    return webapp.i18n.SOURCE_CHECKOUT
+
+
 def test_compile_catalogs_writes_missing_or_stale_mo_files(tmp_path):
     root = tmp_path / "translations"
     shutil.copytree(
@@ -103,7 +109,23 @@ def test_compile_catalogs_writes_missing_or_stale_mo_files(tmp_path):
     assert not list(mo.parent.glob(".messages-*"))  # no temporary files left behind
 
 
-def test_the_app_compiles_its_catalogs_on_start(make_app):
+def test_an_installed_package_never_writes_its_catalogs(make_app, tmp_path, monkeypatch, caplog):
+    """Installed (no pyproject.toml beside webapp/), the .mo files come from the build: nothing is written."""
+    import webapp.i18n
+
+    root = tmp_path / "site-packages" / "webapp" / "translations"
+    shutil.copytree(
+        TRANSLATIONS / "nl" / "LC_MESSAGES", root / "nl" / "LC_MESSAGES", ignore=shutil.ignore_patterns("*.mo")
+    )
+    monkeypatch.setattr(webapp.i18n, "TRANSLATIONS", root)
+    monkeypatch.setattr(webapp.i18n, "SOURCE_CHECKOUT", False)
+    make_app()
+    assert sorted(p.name for p in root.rglob("*")) == ["LC_MESSAGES", "messages.po", "nl"]
+    assert "nl has no compiled catalog" in caplog.text
+
+
+def test_a_source_checkout_compiles_its_catalogs_on_start(make_app):
+    assert webapp_i18n_source_checkout()
     mo = DUTCH_PO.with_suffix(".mo")
     mo.unlink(missing_ok=True)
     make_app()

@@ -12,8 +12,8 @@ from kb.identity.users import create_user
 from kb.search.bundle import build_index
 from kb.search.searcher import Searcher
 from tests.conftest import FakeEmbedder
+from tests.security.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
 from tests.webapp.conftest import csrf_token, sign_in_as
-from tests.xss import XSS_PAYLOADS, assert_safe_page, write_xss_kb
 
 NONSENSE = "qwxz vbnm plokij"
 

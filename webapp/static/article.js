@@ -36,34 +36,78 @@
     var stepStatus = checklist.querySelector(".checklist-status");
     var saveButton = checklist.querySelector(".save-steps");
     if (saveButton) { saveButton.hidden = true; }
-    var pending = [];  // saves in flight; "This solved it" waits for them
-    var save = function (step, done, result) {
-      var box = checklist.querySelector('input[name="step"][value="' + step + '"]');
+    var MAX_DELAY_MS = 15000;
+    // Changes not saved yet, oldest first, sent one at a time. A change that could not be saved
+    // because the server or the network was away (no answer, 5xx) stays queued and is sent again
+    // after 1, 2, 4 ... 15 s; the box keeps what the agent ticked meanwhile. A change the server
+    // refused (4xx: the case is closed, the article changed) is dropped and the box put back.
+    var queue = [];
+    var sending = false;
+    var delay = 0;
+    var drained = [];  // callbacks waiting for the queue to empty ("This solved it")
+
+    var box = function (step) { return checklist.querySelector('input[name="step"][value="' + step + '"]'); };
+    var say = function (text) { if (stepStatus) { stepStatus.textContent = text || ""; } };
+    var queuedFor = function (step, from) {
+      for (var i = from; i < queue.length; i++) { if (queue[i].step === step) { return i; } }
+      return -1;
+    };
+
+    var send = function (change) {
       var body = {article_id: checklist.dataset.article, lang: checklist.dataset.lang,
-                  revision: checklist.dataset.revision, step: step, done: done};
-      if (result !== null) { body.result = result; }
-      if (box) { box.disabled = true; }
-      var saving = fetch(checklist.dataset.api, {
+                  revision: checklist.dataset.revision, step: change.step, done: change.done};
+      if (change.result !== null) { body.result = change.result; }
+      return fetch(checklist.dataset.api, {
         method: "POST",
         credentials: "same-origin",
         headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken},
         body: JSON.stringify(body)
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) { throw new Error(data.error || checklist.dataset.msgFailed); }
-          if (stepStatus) { stepStatus.textContent = ""; }
-          // Only this step's box: answers to quick ticks of other steps may arrive in any order.
-          if (box) { box.checked = data.ticked.indexOf(step) >= 0; }
+          return {status: response.status, ok: response.ok, data: data};
         });
-      }).catch(function (err) {
-        if (box) { box.checked = !done; }  // the case does not have it: do not pretend it does
-        if (stepStatus) { stepStatus.textContent = err.message || checklist.dataset.msgFailed; }
-      }).then(function () {
-        if (box) { box.disabled = false; }
-        pending.splice(pending.indexOf(saving), 1);
-      });
-      pending.push(saving);
+      }, function () { return {status: 0, ok: false, data: {}}; });  // no answer: the network or server is away
     };
+
+    var pump = function () {
+      if (sending) { return; }
+      if (!queue.length) {
+        drained.splice(0).forEach(function (callback) { callback(); });
+        return;
+      }
+      sending = true;
+      var change = queue[0];
+      send(change).then(function (answer) {
+        sending = false;
+        if (answer.status === 0 || answer.status >= 500) {
+          delay = Math.min(Math.max(1000, delay * 2), MAX_DELAY_MS);
+          say((answer.data.error ? answer.data.error + " " : "") + checklist.dataset.msgQueued);
+          window.setTimeout(pump, delay);
+          return;
+        }
+        queue.shift();
+        delay = 0;
+        var input = box(change.step);
+        if (answer.ok) {
+          if (!queue.length) { say(""); }
+          // Only when no newer change of this step waits: the server's state for this step.
+          if (input && queuedFor(change.step, 0) < 0) { input.checked = answer.data.ticked.indexOf(change.step) >= 0; }
+        } else {
+          if (input && queuedFor(change.step, 0) < 0) { input.checked = !change.done; }  // not on the case
+          say(answer.data.error || checklist.dataset.msgFailed);
+        }
+        pump();
+      });
+    };
+
+    var save = function (step, done, result) {
+      // A newer change of a step replaces one still waiting (not the one being sent).
+      var waiting = queuedFor(step, sending ? 1 : 0);
+      var change = {step: step, done: done, result: result};
+      if (waiting >= 0) { queue[waiting] = change; } else { queue.push(change); }
+      pump();
+    };
+
     checklist.addEventListener("change", function (event) {
       var target = event.target;
       if (target.matches('input[type="checkbox"][name="step"]')) {
@@ -72,8 +116,9 @@
         save(Number(target.value), target.checked, text);
       } else if (target.matches("input.step-result")) {
         var step = Number(target.dataset.step);
-        var ticked = checklist.querySelector('input[name="step"][value="' + step + '"]');
+        var ticked = box(step);
         if (target.value.trim()) {
+          if (ticked) { ticked.checked = true; }
           save(step, true, target.value);  // writing what a step showed means it was done: it is ticked
         } else if (ticked && ticked.checked) {
           save(step, true, "");  // an emptied field clears the result; the step stays done
@@ -87,12 +132,17 @@
         event.target.blur();
       }
     });
+    // Leaving the page with changes still queued would lose them: the browser asks first.
+    window.addEventListener("beforeunload", function (event) {
+      if (queue.length) { event.preventDefault(); event.returnValue = ""; }
+    });
     var solved = document.getElementById("solved-form");
     if (solved) {
       solved.addEventListener("submit", function (event) {
-        if (!pending.length) { return; }
+        if (!queue.length) { return; }
         event.preventDefault();  // a step result typed just before the click is saved first
-        Promise.all(pending.slice()).then(function () { solved.submit(); });
+        say(checklist.dataset.msgQueued);
+        drained.push(function () { solved.submit(); });
       });
     }
   }

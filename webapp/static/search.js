@@ -13,6 +13,7 @@
   var list = document.getElementById("results");
   var template = document.getElementById("result-template");
   var errorBox = document.getElementById("search-error");
+  var caseWarning = document.getElementById("case-warning");  // the search could not be logged on the case
   var statusBox = document.getElementById("search-status");
   var noResults = document.getElementById("no-results");
   var weak = document.getElementById("weak");
@@ -99,6 +100,10 @@
   function show(data, empty) {
     errorBox.hidden = true;
     errorBox.textContent = "";
+    if (caseWarning) {
+      caseWarning.textContent = data.warning || "";
+      caseWarning.hidden = !data.warning;
+    }
     var items = document.createDocumentFragment();
     data.hits.forEach(function (hit, index) { items.appendChild(item(hit, index)); });
     list.replaceChildren(items);
