@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     CSRFProtect(app)  # after the access check: a signed-out user is sent to log in, not shown a token error
     _register_blueprints(app)
     _webhook_sender(app)
+    _index_sync(app)
     _security_headers(app)
     _error_pages(app)
     return app
@@ -93,11 +94,35 @@ def write_secret_key(instance_path: str | Path) -> Path:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, api, articles, auth, cases, health, search, workspace
+    from webapp import admin, api, articles, auth, cases, editor, health, search, workspace
 
     workspace.init_app(app)
-    for module in (health, auth, admin, search, api, articles, cases):
+    editor.init_app(app)
+    for module in (health, auth, admin, search, api, articles, cases, editor):
         app.register_blueprint(module.bp)
+
+
+def _index_sync(app: Flask) -> None:
+    """This process's index follows what is published in the database (kb.editorial.sync): a thread
+    per worker, started with it; off in tests unless KB_INDEX_SYNC is set in the test config."""
+    from kb.editorial.sync import IndexSync
+
+    services = app.extensions["kb"]
+
+    def refreshed() -> None:
+        if services.searcher_loaded:
+            services.searcher.refresh()
+
+    sync = IndexSync(
+        services,
+        services.index_root,
+        embedder=lambda: services.embedder,
+        poll_seconds=float(os.environ.get("KB_SYNC_SECONDS") or 1.0),
+        on_built=refreshed,
+    )
+    app.extensions["kb_index_sync"] = sync
+    if app.config.get("KB_INDEX_SYNC", not app.testing):
+        app.before_request(sync.start)
 
 
 def _webhook_sender(app: Flask) -> None:

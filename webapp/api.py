@@ -53,7 +53,7 @@ def search():
     except KBError as exc:
         return {"error": gettext("Search is not available right now: %(reason)s", reason=str(exc))}, 503
     hits = [describe_hit(hit, params.query) for hit in result.hits]
-    logged = workspace.record_search(params.query, result.hits)
+    logged = workspace.record_search(params.query, result)
     app_ms = (time.perf_counter() - started) * 1000
     response = jsonify(
         {

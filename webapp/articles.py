@@ -7,22 +7,31 @@ checklist wired to it (webapp.workspace).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import logging
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
+from sqlalchemy.exc import SQLAlchemyError
 
 from kb.content.articles import LANGUAGES
 from kb.content.render import render_article
-from kb.errors import ArticleError, KBError
+from kb.errors import ArticleError, InvalidInput, KBError
 from webapp import library, workspace
 from webapp.labels import CATEGORY_LABELS, CONNECTION_LABELS, TEAM_LABELS
 from webapp.security import SEARCH_ROLES, roles
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")
+log = logging.getLogger(__name__)
 
 
 @bp.get("/<article_id>")
 @roles(*SEARCH_ROLES)
 def show(article_id: str):
-    wanted = request.args.get("lang")
+    return _show(article_id, request.args.get("lang"))
+
+
+def _show(article_id: str, wanted: str | None, status: int = 200, flag_values=None):
+    """The article page; after a refused flag (`flag_values`), again with the note kept, not logged twice."""
     try:
         versions = library.versions(article_id)
         if not versions:
@@ -43,5 +52,63 @@ def show(article_id: str):
         team_label=TEAM_LABELS.get(article.escalate_to, article.escalate_to),
         categories=CATEGORY_LABELS,
         connections=CONNECTION_LABELS,
-        **workspace.article_opened(article),
-    )
+        flag_reasons=FLAG_REASONS,
+        flag_values=flag_values or {},
+        may_edit=g.user.role in ("editor", "admin"),
+        **workspace.article_opened(article, record=flag_values is None),
+    ), status
+
+
+FLAG_REASONS = {
+    "wrong": lazy_gettext("Wrong"),
+    "outdated": lazy_gettext("Outdated"),
+    "unclear": lazy_gettext("Unclear"),
+    "missing_step": lazy_gettext("A step is missing"),
+    "other": lazy_gettext("Other"),
+}
+FLAG_STATUS = {"open": lazy_gettext("Open"), "fixed": lazy_gettext("Fixed"), "declined": lazy_gettext("Declined")}
+
+
+@bp.post("/<article_id>/flag")
+@roles(*SEARCH_ROLES)
+def flag(article_id: str):
+    """Flag the article: wrong, outdated, unclear, a step missing, other; with a note for the editors."""
+    from kb.editorial.flags import flag_article
+
+    form = request.form
+    lang = form.get("lang")
+    versions = library.versions(article_id) if library.ARTICLE_ID.match(article_id) else {}
+    if lang not in versions:
+        abort(404)
+    try:
+        flag_article(
+            current_app.extensions["kb"].engine,
+            article_id,
+            lang,
+            g.user.id,
+            form.get("reason", ""),
+            form.get("note", ""),
+            revision=versions[lang].revision,
+            case_id=workspace.current_case_id(),
+        )
+    except InvalidInput as exc:
+        flash(gettext("The flag was not sent: %(reason)s", reason=exc.message), "error")
+        return _show(article_id, lang, status=400, flag_values=form)
+    except SQLAlchemyError as exc:
+        log.error("could not store a flag on %s: %s", article_id, type(exc).__name__)
+        flash(
+            gettext("The flag could not be saved right now; your note is kept below. Try again in a moment."), "error"
+        )
+        return _show(article_id, lang, status=503, flag_values=form)
+    flash(gettext("Thank you: the editors will look at this article. 'My flags' shows what they decide."), "info")
+    return redirect(url_for("articles.show", article_id=article_id, lang=lang))
+
+
+@bp.get("/flags/mine")
+@roles(*SEARCH_ROLES)
+def my_flags():
+    """The flags this user raised, newest first, with the editors' outcome."""
+    from kb.editorial.flags import list_flags
+
+    flags = list_flags(current_app.extensions["kb"].engine, status=None, user_id=g.user.id)
+    return render_template("articles/flags.html", flags=flags, reasons=FLAG_REASONS, statuses=FLAG_STATUS)

@@ -37,6 +37,9 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 NAV = (
     (lazy_gettext("Search"), "/"),
     (lazy_gettext("My cases"), "/cases"),
+    (lazy_gettext("Worklist"), "/editor"),
+    (lazy_gettext("Articles"), "/editor/articles"),
+    (lazy_gettext("My flags"), "/articles/flags/mine"),
     (lazy_gettext("Users"), "/admin/users"),
     (lazy_gettext("Deliveries"), "/admin/deliveries"),
 )

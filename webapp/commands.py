@@ -6,27 +6,32 @@ import os
 import sys
 
 from kb.cli.registry import articles_dir, index_dir, instance_dir
-from kb.cli.search import build
 
 
 def start(args) -> int:
+    from kb.cli.editorial import seed_and_build
     from kb.identity.users import ensure_demo_users
-    from kb.search.embedding import QUERY, load_embedder
+    from kb.search.embedding import INDEX, QUERY, load_embedder
     from kb.search.searcher import Searcher
     from kb.store.engine import upgrade
     from webapp import create_app, write_secret_key
     from webapp.server import local_server
 
-    report, embedder = build(args)
-    print(f"index: {report.articles} articles, {report.chunks} chunks (bundle {report.name})")
-    if getattr(embedder, "threads", 1) > 1:  # built with every core; serve with the query setting
-        embedder = load_embedder(getattr(args, "model", None), purpose=QUERY)
     write_secret_key(instance_dir())
     app = create_app(web_settings(args))
-    upgrade(app.extensions["kb"].engine)
+    engine = app.extensions["kb"].engine
+    upgrade(engine)
+    embedder = load_embedder(getattr(args, "model", None), purpose=INDEX)
+    seeded, report = seed_and_build(args, engine, embedder)
+    if seeded is not None:
+        print(f"articles: imported {articles_dir(args)} into the database ({seeded.added} article files)")
+    print(f"index: {report.articles} published articles, {report.chunks} chunks (bundle {report.name})")
+    if getattr(embedder, "threads", 1) > 1:  # built with every core; serve with the query setting
+        embedder = load_embedder(getattr(args, "model", None), purpose=QUERY)
     app.extensions["kb"].use_searcher(Searcher(index_dir(args), embedder))
     server = local_server(app, "127.0.0.1", args.port)  # a taken port stops us before passwords are shown
     app.extensions["kb_notifier"].start()  # the hand-off sender runs from the start
+    app.extensions["kb_index_sync"].start()  # editors' publications become searchable here
     print(_login_help(ensure_demo_users(app.extensions["kb"].engine)))
     print(
         f"Firstline KB is running: open http://127.0.0.1:{args.port}/ in a browser and sign in (Ctrl-C stops it).",
@@ -52,6 +57,35 @@ def _login_help(demo: list[tuple[str, str, str]]) -> str:
         "(`kb user disable demo-agent`)."
     )
     return "\n".join(lines)
+
+
+def _seed(args, engine):
+    from kb.editorial.documents import count_docs, import_folder
+
+    return import_folder(engine, articles_dir(args)) if count_docs(engine) == 0 else None
+
+
+def _build_in_child(args) -> None:
+    """Bring this server's index up to date with the database before the workers start, in a child
+    process with every core (the master never loads the model: workers load theirs after the fork)."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(target=_build_from_database, args=(args,))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        print("warning: the index could not be built now; the workers build it when they start", file=sys.stderr)
+
+
+def _build_from_database(args) -> None:
+    from kb.cli.editorial import seed_and_build
+    from kb.cli.registry import database_url
+    from kb.search.embedding import INDEX, load_embedder
+    from kb.store.engine import make_engine
+
+    engine = make_engine(database_url())
+    _, report = seed_and_build(args, engine, load_embedder(getattr(args, "model", None), purpose=INDEX))
+    print(f"index: {report.articles} published articles, {report.chunks} chunks (bundle {report.name})", flush=True)
 
 
 def web_settings(args) -> dict:
@@ -82,7 +116,11 @@ def serve(args) -> int:
         return 2
     engine = make_engine(app.config["KB_DATABASE_URL"])
     upgrade(engine)
+    seeded = _seed(args, engine)
     engine.dispose()  # the workers open their own connections after the fork
+    if seeded is not None:
+        print(f"articles: imported {articles_dir(args)} into the empty database ({seeded.added} files)")
+    _build_in_child(args)
     print(f"serving on http://{args.host}:{args.port}/ with {args.workers} worker(s)", flush=True)
     run_gunicorn(app, args.host, args.port, args.workers)
     return 0

@@ -1,20 +1,19 @@
-"""The articles the signed-in user may read: published ones from the search bundle's snapshot, drafts from files.
+"""The articles the signed-in user may read: published ones from the search bundle's snapshot, drafts
+from the editors' store.
 
 Agents see exactly the texts search was built from (kb.content.revisions.Snapshot), so the page,
-the matched step and the checklist agree. Editors and admins also see drafts, read from the
-article folder (parsed again when a file changes).
+the matched step and the checklist agree. Editors and admins also see drafts and texts in review
+(the newest saved revision in the database) of articles that have no published version.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from pathlib import Path
 
 from flask import current_app, g
 
-from kb.content.articles import LANGUAGES, Article, parse_article, read_text
-from kb.errors import ArticleError
+from kb.content.articles import LANGUAGES, Article, parse_article
+from kb.errors import ArticleError, KBError
 
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,199}\Z")
 DRAFT_READERS = ("editor", "admin")
@@ -25,25 +24,28 @@ def snapshot():
     return current_app.extensions["kb"].snapshot()
 
 
-@lru_cache(maxsize=1024)
-def _parse(path: str, mtime_ns: int, size: int) -> Article:
-    # Keyed on the file's modification time and size: an edited draft is read again.
-    return parse_article(read_text(Path(path)), path)
-
-
 def _drafts(article_id: str) -> dict[str, Article]:
-    root = Path(current_app.extensions["kb"].articles_root)
+    from kb.editorial.documents import docs
+
     found = {}
-    for lang in LANGUAGES:
-        path = root / lang / f"{article_id}.md"
-        try:
-            stat = path.stat()
-            article = _parse(str(path), stat.st_mtime_ns, stat.st_size)
-        except (OSError, ArticleError):
-            continue  # `kb lint` reports unreadable files; the published version still shows
-        if article.status == "draft":
-            found[lang] = article
+    for doc in docs(current_app.extensions["kb"].engine, article_id):
+        if doc.status in ("draft", "in_review"):
+            try:
+                found[doc.lang] = parse_article(doc.head.text, doc.path)
+            except ArticleError:
+                continue  # the editor sees the lint messages in the editor
     return found
+
+
+def published_for_lint() -> list[Article]:
+    """Everything published, for the checks across articles (both languages, known related ids)."""
+    try:
+        snap = snapshot()
+    except KBError:
+        from kb.editorial.documents import published_articles
+
+        return published_articles(current_app.extensions["kb"].engine)
+    return [article for article_id in snap.ids() for article in snap.versions(article_id).values()]
 
 
 def versions(article_id: str) -> dict[str, Article]:

@@ -73,7 +73,7 @@ def _page(form: Mapping | None):
             error, status = gettext("Search is not available right now: %(reason)s", reason=str(exc)), 503
         else:
             hits = [describe_hit(hit, params.query) for hit in result.hits]
-            workspace.record_search(params.query, result.hits)
+            workspace.record_search(params.query, result)
     lang = values["lang"] if values["lang"] in LANGUAGES else g.locale
     return render_template(
         "search/index.html",

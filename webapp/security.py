@@ -10,6 +10,7 @@ PUBLIC = "public"
 # Role groups used by more than one blueprint (admin may always do everything).
 SEARCH_ROLES = ("agent", "editor", "analyst")
 CASE_ROLES = ("agent",)
+EDITOR_ROLES = ("editor",)
 
 
 def roles(*allowed: str) -> Callable:

@@ -27,6 +27,9 @@ def load_model_after_fork(worker) -> None:
     notifier = worker.wsgi.extensions.get("kb_notifier")
     if notifier is not None:
         notifier.start()  # the hand-off sender runs from the worker's start, not its first request
+    sync = worker.wsgi.extensions.get("kb_index_sync")
+    if sync is not None:
+        sync.start()  # the index follows the published articles from the worker's start
 
 
 def die_with_the_master(server, worker) -> None:

@@ -18,6 +18,7 @@ class Services:
     model: str | None
     database_url: str
     _searcher: object = None
+    _embedder: object = None
     _engine: object = None
     _snapshot: object = None
     _snapshot_path: Path | None = None
@@ -36,11 +37,25 @@ class Services:
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    from kb.search.embedding import load_embedder
                     from kb.search.searcher import Searcher
 
-                    self._searcher = Searcher(self.index_root, load_embedder(self.model))
+                    self._searcher = Searcher(self.index_root, self._load_embedder())
         return self._searcher
+
+    @property
+    def embedder(self):
+        """The query embedder (the searcher's, or loaded alone when there is no index to search yet)."""
+        if self._searcher is not None:
+            return self._searcher.embedder
+        with self._lock:
+            return self._load_embedder()
+
+    def _load_embedder(self):
+        if self._embedder is None:
+            from kb.search.embedding import load_embedder
+
+            self._embedder = load_embedder(self.model)
+        return self._embedder
 
     @property
     def searcher_loaded(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+import numpy as np
 from flask import abort, current_app, g, request, session, url_for
 from flask_babel import lazy_gettext
 from sqlalchemy.exc import SQLAlchemyError
@@ -153,18 +154,41 @@ def not_logged() -> str | None:
     return g.get("not_logged")
 
 
-def record_search(query: str, hits) -> bool | None:
-    """Called by the search page and the search API after a successful search; see `_record`."""
-    return _record(caselog.record_search, query, [hit.article_id for hit in hits[:5]])
+MIN_WEAK_QUERY = 6  # shorter weak searches are words being typed, not gaps
 
 
-def article_opened(article: Article) -> dict:
+def record_search(query: str, result) -> bool | None:
+    """Called by the search page and the search API after a successful search; see `_record`.
+
+    A search whose best match was weak is also kept for the editors' worklist (a content gap,
+    source "weak", with its embedding for clustering), whether or not a case is open.
+    """
+    if result.weak and result.query_vector is not None and len(query.strip()) >= MIN_WEAK_QUERY:
+        _keep_weak(query, result)
+    return _record(caselog.record_search, query, [hit.article_id for hit in result.hits[:5]])
+
+
+def _keep_weak(query: str, result) -> None:
+    from webapp.queries import gap_store
+
+    store = gap_store()
+    if not hasattr(store, "add_weak") or g.get("user") is None:
+        return
+    vector = np.asarray(result.query_vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    try:
+        store.add_weak(query, result.lang, g.user.id, current_case_id(), (vector / (norm or 1.0)).tobytes())
+    except (SQLAlchemyError, KBError) as exc:  # the agent still gets the results
+        log.error("could not keep a weak search for the editors: %s", type(exc).__name__)
+
+
+def article_opened(article: Article, record: bool = True) -> dict:
     """Log the article (and the revision shown) on the current case; the page's case variables.
 
     A page another site made the browser load (Sec-Fetch-Site cross-site or same-site) is shown
     but not logged: a link elsewhere must not be able to write to the agent's case.
     """
-    if request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none"):
+    if record and request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none"):
         _record(caselog.record_article_opened, article.id, article.lang, version=article)
     case = current_case()
     if case is None:

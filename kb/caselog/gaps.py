@@ -36,6 +36,7 @@ class Gap:
     user_id: int | None
     at: datetime
     case_id: int | None = None
+    vector: bytes | None = field(default=None, repr=False, compare=False)  # the query's embedding, float32
 
 
 class GapStore(Protocol):
@@ -66,7 +67,44 @@ class GapTable:
                 raise NotFound(f"There is no user with id {user_id}; log in again.")
             if case_id is not None and session.get(CaseRow, case_id) is None:
                 raise NotFound(f"There is no case {case_id}; check the case number.")
-            session.add(ContentGapRow(query=query, lang=lang, user_id=user_id, case_id=case_id, at=gap.at))
+            session.add(
+                ContentGapRow(query=query, lang=lang, user_id=user_id, case_id=case_id, at=gap.at, vector=gap.vector)
+            )
+
+    def add_weak(
+        self, query: str, lang: str | None, user_id: int, case_id: int | None, vector: bytes | None = None
+    ) -> None:
+        """Keep a search whose best match was weak (source "weak"), with its embedding for clustering.
+
+        Search-as-you-type sends "printr", "printer wifi", "printer wifi offline" within seconds: a
+        weak search that extends or shortens the same user's previous one of less than
+        REFINE_WINDOW_SECONDS ago replaces it, so the worklist counts searches, not keystrokes.
+        """
+        from kb.caselog.cases import REFINE_WINDOW_SECONDS, _refines
+
+        query = check_text("query", query, label="search query")
+        lang = None if lang is None else check_choice("lang", lang, LANGUAGES, label="language")
+        user_id = check_id("user_id", user_id)
+        now = db.utcnow()
+        with db.session_scope(self.engine) as session:
+            last = session.scalars(
+                select(ContentGapRow)
+                .where(ContentGapRow.user_id == user_id, ContentGapRow.source == "weak")
+                .order_by(ContentGapRow.id.desc())
+                .limit(1)
+            ).first()
+            if (
+                last is not None
+                and (now - last.at).total_seconds() < REFINE_WINDOW_SECONDS
+                and _refines(last.query, query)
+            ):
+                last.query, last.at, last.vector, last.lang, last.case_id = query, now, vector, lang, case_id
+                return
+            session.add(
+                ContentGapRow(
+                    query=query, lang=lang, user_id=user_id, case_id=case_id, at=now, source="weak", vector=vector
+                )
+            )
 
     def recent(self, limit: int = 100) -> list[Gap]:
         """The newest `limit` gaps (1 to MAX_RECENT), newest first."""

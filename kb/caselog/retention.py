@@ -82,6 +82,8 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> PurgeRepor
                     .values(text=PURGED)
                 )
                 session.execute(delete(WebhookDeliveryRow).where(WebhookDeliveryRow.case_id.in_(ids)))
-            session.execute(update(ContentGapRow).where(ContentGapRow.id.in_(gaps_query)).values(query=PURGED))
+            session.execute(
+                update(ContentGapRow).where(ContentGapRow.id.in_(gaps_query)).values(query=PURGED, vector=None)
+            )
             session.execute(delete(LoginAttemptRow).where(LoginAttemptRow.at < attempts_before))
     return PurgeReport(len(ids), events, gaps, deliveries, attempts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,13 +88,29 @@ def lint_paths(targets: list[Path], context_root: Path | None = None) -> list[Pr
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
 
 
+def lint_text(text: str, path: str, others: Iterable[Article] = ()) -> list[Problem]:
+    """Lint one article given as text (an editor's draft, stored in the database) as `kb lint` would
+    lint it as the file `path` (`<lang>/<id>.md`); `others` are the rest of the knowledge base, for
+    the checks across articles (both languages, known related ids)."""
+    try:
+        article = parse_article(text, path)
+    except ArticleError as exc:
+        return [Problem(exc.path, exc.line, exc.message, exc.hint)]
+    problems = check_article(article)
+    rest = [a for a in others if (a.id, a.lang) != (article.id, article.lang)]
+    problems += [p for p in check_collection([*rest, article]) if p.path == path]
+    return sorted(set(problems), key=lambda p: (p.line, p.message))
+
+
 def _field_line(article: Article, name: str) -> int:
     """The line where a front-matter field is written (1 when absent)."""
     head = article.body_line
-    try:
-        text = read_text(Path(article.path))
-    except (ArticleError, OSError):
-        return 1
+    text = article.text
+    if not text:
+        try:
+            text = read_text(Path(article.path))
+        except (ArticleError, OSError):
+            return 1
     for number, line in enumerate(text.splitlines()[:head], start=1):
         if re.match(rf"^{re.escape(name)}\s*:", line):
             return number

@@ -55,6 +55,8 @@ class SearchResult:
     total_ms: float
     mode: str = "hybrid"
     bundle: str = ""
+    # The query's embedding (None in bm25 mode): a weak search is kept with it for gap clustering.
+    query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -211,6 +213,7 @@ class Searcher:
             _ms(started),
             mode,
             prep.bundle.name,
+            qvec,
         )
 
     # -- internals ---------------------------------------------------------------------------

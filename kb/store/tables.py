@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -52,6 +53,11 @@ EVENT_KINDS = (
     "reopened",
 )
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
+DOC_STATUSES = ("draft", "in_review", "published", "archived")
+EDIT_ACTIONS = ("import", "save", "submit", "approve", "publish", "archive", "restore")
+FLAG_REASONS = ("wrong", "outdated", "unclear", "missing_step", "other")
+FLAG_STATUSES = ("open", "fixed", "declined")
+GAP_SOURCES = ("flagged", "weak")
 MAX_LENGTH = {
     "customer_ref": 100,
     "problem": 5000,
@@ -62,6 +68,8 @@ MAX_LENGTH = {
     "team": 64,
     "article_id": 200,
     "url": 2000,
+    "summary": 200,
+    "article_text": 200_000,
 }
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 MAX_ARTICLE_IDS = 100
@@ -242,6 +250,89 @@ class ContentGapRow(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "flagged" by an agent, or "weak": the search's best match was weak (recorded automatically).
+    source: Mapped[str] = mapped_column(String(8), default="flagged", server_default="flagged")
+    # The query's embedding (float32, L2-normalised) for clustering; customer data like the query.
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ArticleDocRow(Base):
+    """One language version of an article in the editors' store (kb.editorial): its workflow state.
+
+    `head_edit_id` is the newest saved text; `published_edit_id` the text agents see (None when
+    never published or archived). `version` counts saves: an editor saving over a newer version
+    than the one they opened is told (kb.editorial.documents.EditConflict).
+    """
+
+    __tablename__ = "article_docs"
+    __table_args__ = (CheckConstraint(_in("status", DOC_STATUSES), name="status"),)
+
+    article_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(2), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    head_edit_id: Mapped[int] = mapped_column(Integer)
+    published_edit_id: Mapped[int | None] = mapped_column(Integer)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    searchable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a server first served it
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ArticleEditRow(Base):
+    """Every save, submission, approval, publication, archiving, restore and import: who, when, why, the text."""
+
+    __tablename__ = "article_edits"
+    __table_args__ = (CheckConstraint(_in("action", EDIT_ACTIONS), name="action"), Index(None, "article_id", "lang"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200))
+    lang: Mapped[str] = mapped_column(String(2))
+    action: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    revision: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(String(200))
+
+
+class ContentPublicationRow(Base):
+    """One change to what agents see (publish, archive, import); servers poll the newest id to re-index."""
+
+    __tablename__ = "content_publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    article_id: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(16))
+
+
+class ArticleFlagRow(Base):
+    """An agent's "this article is wrong / outdated / unclear / misses a step", open until an editor resolves it."""
+
+    __tablename__ = "article_flags"
+    __table_args__ = (
+        CheckConstraint(_in("reason", FLAG_REASONS), name="reason"),
+        CheckConstraint(_in("status", FLAG_STATUSES), name="status"),
+        Index(None, "status", "at"),
+        Index(None, "user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200))
+    lang: Mapped[str] = mapped_column(String(2))
+    revision: Mapped[str | None] = mapped_column(String(64))  # the version the agent saw
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)  # the decline reason, or a note with the fix
+    fixed_revision: Mapped[str | None] = mapped_column(String(64))
 
 
 # -- checks shared by users.py, cases.py and webhook.py ------------------------------------------

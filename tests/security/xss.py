@@ -148,7 +148,7 @@ def page_allowances(html: str) -> set[tuple[str, str]]:
         allowed |= {("script", f"src={path}"), ("link", f"href={path}")}
     for form_id in ("search-form", "gap-form", "checklist", "case-prefill", "solved-form"):
         allowed.add(("form", f"id={form_id}"))
-    allowed |= {("form", "class=logout")}
+    allowed |= {("form", "class=logout"), ("form", "class=flag-form")}
     for name in (
         "csrf_token",
         "query",
@@ -161,6 +161,7 @@ def page_allowances(html: str) -> set[tuple[str, str]]:
         "problem",
         "article_ids",
         "revision",
+        "reason",
     ):
         allowed |= {("input", f"name={name}"), ("select", f"name={name}")}
     allowed |= {("button", "type=submit"), ("button", "type=button")}

@@ -7,6 +7,7 @@ import re
 import pytest
 from markupsafe import escape
 
+import kb.identity.users
 from kb.errors import ArticleError
 from kb.identity.users import create_user
 from kb.search.bundle import build_index
@@ -136,9 +137,19 @@ def test_unknown_archived_or_invalid_ids_give_the_404_page(client_for, url):
     assert "Not found" in text and "Traceback" not in text
 
 
-def test_editors_see_drafts_marked_as_draft(client_for):
-    text = page(client_for("editor"), "/articles/a-draft")
+def test_editors_see_drafts_marked_as_draft(make_app, articles):
+    """Drafts live in the editors' store (the database): editors see them, agents do not."""
+    from kb.editorial.documents import save
+
+    app, client = signed_in(make_app, articles, "editor")
+    engine = app.extensions["kb"].engine
+    editor = kb.identity.users.get_user(engine, 1)
+    save(engine, "a-draft", "en", (articles / "en" / "a-draft.md").read_text(), editor.id, "draft")
+    text = page(client, "/articles/a-draft")
     assert "<h1>Draft article</h1>" in text and '<strong class="badge">Draft</strong>' in text
+    agent = create_user(engine, "an-agent", "correct horse battery", "agent")
+    sign_in_as(client, agent)
+    page(client, "/articles/a-draft", status=404)
 
 
 @pytest.mark.parametrize("role", ["agent", "editor", "analyst", "admin"])
@@ -160,9 +171,13 @@ def test_a_broken_article_file_is_never_published_and_the_rest_stays(client_for,
     assert "<h1>DSL light blinking</h1>" in page(client, "/articles/dsl-no-sync?lang=en")
 
 
-def test_a_broken_draft_is_left_out_for_editors(client_for, articles):
-    client = client_for("editor")
-    (articles / "en" / "broken.md").write_text("no front matter here", encoding="utf-8")
+def test_a_broken_draft_is_left_out_for_editors(make_app, articles):
+    from kb.editorial.documents import save
+
+    app, client = signed_in(make_app, articles, "editor")
+    engine = app.extensions["kb"].engine
+    save(engine, "broken", "en", "no front matter here", 1, "half written")  # an editor may save a broken draft
+    save(engine, "a-draft", "en", (articles / "en" / "a-draft.md").read_text(), 1, "draft")
     page(client, "/articles/broken", status=404)
     assert "Draft article" in page(client, "/articles/a-draft")
 

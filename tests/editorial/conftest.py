@@ -1,0 +1,3 @@
+"""The editorial tests use the storage fixtures: every test runs on SQLite and PostgreSQL."""
+
+from tests.dbfixtures import *  # noqa: F401,F403 - engine, agent, admin, clock, ...
