@@ -121,6 +121,13 @@ def _index_sync(app: Flask) -> None:
         on_built=refreshed,
     )
     app.extensions["kb_index_sync"] = sync
+
+    def warm_gap_clusters() -> None:  # the editors' worklist clusters every recent gap once per process
+        from kb.editorial.worklist import gap_clusters
+
+        gap_clusters(services.engine, None, days=int(os.environ.get("KB_WORKLIST_DAYS") or 90))
+
+    sync.after_first_check.append(warm_gap_clusters)
     if app.config.get("KB_INDEX_SYNC", not app.testing):
         app.before_request(sync.start)
 

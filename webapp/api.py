@@ -86,7 +86,9 @@ def gaps():
     if lang is not None and lang not in LANGUAGES:
         return {"error": gettext("The language must be one of %(choices)s.", choices=", ".join(LANGUAGES))}, 400
     try:
-        flag_gap(gap_store(), data.get("query"), lang, g.user.id, workspace.current_case_id())
+        query = data.get("query")
+        vector = workspace.query_vector(query) if isinstance(query, str) and query.strip() else None
+        flag_gap(gap_store(), query, lang, g.user.id, workspace.current_case_id(), vector)
     except QueryError as exc:
         return {"error": error_message(exc)}, 400
     message = gettext("Thank you: this search is flagged as a content gap for the editors.")

@@ -49,7 +49,9 @@ def flag():
     """No-JS fallback of POST /api/gaps: flag the search, then show the same results again."""
     lang = request.form.get("lang") if request.form.get("lang") in LANGUAGES else None
     try:
-        flag_gap(gap_store(), request.form.get("query"), lang, g.user.id, workspace.current_case_id())
+        query = request.form.get("query")
+        vector = workspace.query_vector(query) if query and query.strip() else None
+        flag_gap(gap_store(), query, lang, g.user.id, workspace.current_case_id(), vector)
     except QueryError as exc:
         flash(error_message(exc), "error")
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import current_app, render_template
+from flask import current_app, g, render_template
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb.caselog.handoff import build_handoff
@@ -65,9 +65,11 @@ def worklist_page():
     escalated = work.often_escalated(
         engine, threshold=limits["threshold"], min_cases=limits["min_cases"], days=limits["days"]
     )
-    stale = work.not_reviewed(engine, review_days=limits["review_days"])
-    in_review, drafts = work.waiting(engine)
-    titles = {d.article_id: d.title for d in work.all_docs(engine)}
+    documents = work.all_docs(engine)
+    stale = work.not_reviewed(engine, review_days=limits["review_days"], documents=documents)
+    in_review, drafts = work.waiting(engine, documents)
+    titles = {d.article_id: d.title for d in documents if d.lang == g.locale}
+    titles = {**{d.article_id: d.title for d in documents}, **titles}
     return render_template(
         "editor/worklist.html",
         flags=open_flags,

@@ -168,6 +168,15 @@ def record_search(query: str, result) -> bool | None:
     return _record(caselog.record_search, query, [hit.article_id for hit in result.hits[:5]])
 
 
+def query_vector(query: str) -> bytes | None:
+    """The query's unit embedding for a flagged gap (clustered on the editors' worklist); None if unavailable."""
+    try:
+        vector = np.asarray(current_app.extensions["kb"].embedder.embed_queries([query])[0], dtype=np.float32)
+    except (KBError, OSError, ValueError):
+        return None
+    return (vector / (float(np.linalg.norm(vector)) or 1.0)).tobytes()
+
+
 def _keep_weak(query: str, result) -> None:
     from webapp.queries import gap_store
 

@@ -106,23 +106,33 @@ class GapTable:
                 )
             )
 
-    def recent(self, limit: int = 100) -> list[Gap]:
-        """The newest `limit` gaps (1 to MAX_RECENT), newest first."""
+    def recent(self, limit: int = 100, source: str = "flagged") -> list[Gap]:
+        """The newest `limit` (1 to MAX_RECENT) gaps of `source`: "flagged" by agents or "weak" searches."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RECENT:
             raise InvalidInput("limit", f"The limit must be a whole number from 1 to {MAX_RECENT}.")
         with db.session_scope(self.engine, readonly=True) as session:
             rows = session.scalars(
-                select(ContentGapRow).order_by(ContentGapRow.at.desc(), ContentGapRow.id.desc()).limit(limit)
+                select(ContentGapRow)
+                .where(ContentGapRow.source == source)
+                .order_by(ContentGapRow.at.desc(), ContentGapRow.id.desc())
+                .limit(limit)
             ).all()
         return [Gap(row.query, row.lang, row.user_id, row.at, row.case_id) for row in rows]
 
 
-def flag_gap(store: GapStore, query, lang: str | None, user_id: int | None, case_id: int | None = None) -> Gap:
+def flag_gap(
+    store: GapStore,
+    query,
+    lang: str | None,
+    user_id: int | None,
+    case_id: int | None = None,
+    vector: bytes | None = None,
+) -> Gap:
     """Record that `query` found no good article. Raises QueryError for an empty or oversized query
     or an unknown language; the store may refuse unknown user or case ids."""
     query = clean_query(query)
     if lang is not None and lang not in LANGUAGES:
         raise QueryError(f"the language '{str(lang)[:10]}' is unknown; use one of {', '.join(LANGUAGES)}")
-    gap = Gap(query, lang, user_id, db.utcnow(), case_id)
+    gap = Gap(query, lang, user_id, db.utcnow(), case_id, vector)
     store.add(gap)
     return gap

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -97,13 +98,18 @@ class Doc:
     @property
     def title(self) -> str:
         try:
-            return parse_article(self.head.text, self.path).title
+            return _parsed(self.head.text, self.path).title
         except ArticleError:
             return self.article_id
 
     @property
     def path(self) -> str:
         return f"{self.lang}/{self.article_id}.md"
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str, path: str) -> Article:
+    return parse_article(text, path)
 
 
 @dataclass(frozen=True)

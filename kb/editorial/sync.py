@@ -51,15 +51,24 @@ class IndexSync:
         self._done = threading.Condition()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopped = False
+        self.after_first_check: list[Callable[[], None]] = []  # e.g. warming the worklist's gap clusters
 
     def start(self) -> None:
         """Start the thread once per process (safe to call on every request)."""
-        if self._thread is not None and self._thread.is_alive():
+        if self._stopped or (self._thread is not None and self._thread.is_alive()):
             return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="index-sync", daemon=True)
                 self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread after its current round (tests; a server process just exits)."""
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
     def wake(self) -> None:
         self.start()
@@ -111,11 +120,19 @@ class IndexSync:
             self._done.notify_all()
 
     def _run(self) -> None:
-        while True:
+        first = True
+        while not self._stopped:
             self._wake.clear()
             try:
                 self.check()
             except Exception as exc:  # noqa: BLE001 - the previous bundle stays live; try again next poll
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.error("index: could not rebuild from the published articles: %s", self.last_error)
+            if first:
+                first = False
+                for task in self.after_first_check:
+                    try:
+                        task()
+                    except Exception as exc:  # noqa: BLE001 - a warm-up only saves time later
+                        log.warning("warm-up task failed: %s", type(exc).__name__)
             self._wake.wait(self.poll_seconds)

@@ -14,9 +14,11 @@ each query uses an index on time or status.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 from sqlalchemy import Engine, and_, case, exists, func, select
@@ -73,12 +75,26 @@ class StaleArticle:
 
 
 @dataclass
+class _Cluster:
+    label: str
+    members: list  # the gap rows, most central first (new ones appended)
+    total: np.ndarray  # the sum of the members' unit vectors
+
+
+@dataclass
 class _GapCache:
-    key: tuple | None = None
-    clusters: list[GapCluster] = field(default_factory=list)
+    key: tuple | None = None  # (database, window start, row count, newest id, newest time)
+    since: datetime | None = None
+    last_id: int = 0
+    count: int = 0
+    clusters: list[_Cluster] = field(default_factory=list)
+    result: list[GapCluster] = field(default_factory=list)
+    full_runs: int = 0  # how often everything was clustered again (tests and benchmarks read it)
 
 
 _CACHE = _GapCache()
+_LOCK = threading.Lock()
+INCREMENTAL_SHARE = 0.2  # up to this share of new gaps is assigned to the clusters there are
 
 
 def gap_clusters(
@@ -89,24 +105,46 @@ def gap_clusters(
     limit: int = 20000,
     now: datetime | None = None,
 ) -> list[GapCluster]:
-    """The recent gaps clustered, largest first. Gaps stored without an embedding (flagged ones) are
-    embedded with `embed` once and the vector kept; without `embed` they cluster by their text only.
-    The result is cached until a gap is added or changed."""
-    from kb.search.clusters import cluster_queries
+    """The recent gaps clustered, largest first.
 
-    since = (now or db.utcnow()) - timedelta(days=days)
-    with db.session_scope(engine, readonly=True) as session:
-        key = session.execute(
-            select(func.count(), func.max(ContentGapRow.id), func.max(ContentGapRow.at)).where(
-                ContentGapRow.at >= since
-            )
-        ).one()
-    if _CACHE.key == (str(engine.url), since.date(), *key):
-        return _CACHE.clusters
-    _fill_vectors(engine, embed, since)
+    Gaps stored without an embedding (flagged ones) are embedded with `embed` once and the vector
+    kept. The clusters are kept in memory: new gaps are added to the nearest cluster whose mean
+    similarity reaches the clustering threshold (the same test average linkage applies), or start
+    their own; everything is clustered again when the window moved by a day, a gap was removed, or
+    more than INCREMENTAL_SHARE of the gaps are new. So the page stays fast as gaps arrive.
+    """
+    since = ((now or db.utcnow()) - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    with _LOCK:
+        with db.session_scope(engine, readonly=True) as session:
+            key = session.execute(
+                select(func.count(), func.max(ContentGapRow.id), func.max(ContentGapRow.at)).where(
+                    ContentGapRow.at >= since
+                )
+            ).one()
+        key = (str(engine.url), since, *key)
+        if _CACHE.key == key:
+            return _CACHE.result
+        same_window = _CACHE.key is not None and _CACHE.key[:2] == key[:2]
+        new_rows = _rows(engine, since, after=_CACHE.last_id, limit=limit) if same_window else None
+        if (
+            new_rows is not None
+            and _CACHE.count + len(new_rows) == key[2]
+            and len(new_rows) <= INCREMENTAL_SHARE * max(_CACHE.count, 1)
+        ):
+            _assign(new_rows)
+        else:
+            _fill_vectors(engine, embed, since)  # gaps stored before their embedding was kept
+            _recluster(_rows(engine, since, limit=limit))
+        _CACHE.key, _CACHE.since = key, since
+        _CACHE.result = [_summary(c) for c in sorted(_CACHE.clusters, key=lambda c: (-len(c.members), c.label))]
+        return _CACHE.result
+
+
+def _rows(engine: Engine, since: datetime, *, after: int = 0, limit: int = 20000) -> list:
     with db.session_scope(engine, readonly=True) as session:
         rows = session.execute(
             select(
+                ContentGapRow.id,
                 ContentGapRow.query,
                 ContentGapRow.lang,
                 ContentGapRow.case_id,
@@ -114,32 +152,65 @@ def gap_clusters(
                 ContentGapRow.at,
                 ContentGapRow.vector,
             )
-            .where(ContentGapRow.at >= since, ContentGapRow.query != "")
+            .where(ContentGapRow.at >= since, ContentGapRow.id > after)
             .order_by(ContentGapRow.id.desc())
             .limit(limit)
         ).all()
-    rows = [r for r in rows if r.vector is not None and r.query != "[purged]"]
+    return rows
+
+
+def _usable(rows) -> list:
+    return [r for r in rows if r.vector is not None and r.query not in ("", "[purged]")]
+
+
+def _recluster(rows) -> None:
+    from kb.search.clusters import cluster_queries
+
+    _CACHE.full_runs += 1
+    _CACHE.last_id = max((r.id for r in rows), default=_CACHE.last_id)
+    _CACHE.count = len(rows)
+    rows = _usable(rows)
+    _CACHE.clusters = []
     if not rows:
-        clusters: list[GapCluster] = []
-    else:
-        vectors = np.stack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
-        clusters = []
-        for found in cluster_queries([r.query for r in rows], vectors):
-            members = [rows[i] for i in found.members]
-            examples = list(dict.fromkeys(m.query for m in members))[:GAP_EXAMPLES]
-            clusters.append(
-                GapCluster(
-                    found.label,
-                    len(members),
-                    sum(m.source == "flagged" for m in members),
-                    tuple(examples),
-                    tuple(sorted({m.case_id for m in members if m.case_id}, reverse=True))[:10],
-                    max(m.at for m in members),
-                    tuple(sorted({m.lang for m in members if m.lang})),
-                )
-            )
-    _CACHE.key, _CACHE.clusters = (str(engine.url), since.date(), *key), clusters
-    return clusters
+        return
+    vectors = np.stack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
+    for found in cluster_queries([r.query for r in rows], vectors):
+        members = [rows[i] for i in found.members]
+        total = vectors[list(found.members)].sum(axis=0)
+        _CACHE.clusters.append(_Cluster(found.label, members, total))
+
+
+def _assign(rows) -> None:
+    from kb.search.clusters import DEFAULT_THRESHOLD, clean_text
+
+    _CACHE.last_id = max((r.id for r in rows), default=_CACHE.last_id)
+    _CACHE.count += len(rows)
+    for row in sorted(_usable(rows), key=lambda r: r.id):
+        vector = np.frombuffer(row.vector, dtype=np.float32)
+        best, best_score = None, DEFAULT_THRESHOLD
+        for cluster in _CACHE.clusters:
+            score = float(cluster.total @ vector) / len(cluster.members)
+            if score >= best_score:
+                best, best_score = cluster, score
+        if best is None:
+            _CACHE.clusters.append(_Cluster(clean_text(row.query), [row], vector.copy()))
+        else:
+            best.members.append(row)
+            best.total = best.total + vector
+
+
+def _summary(cluster: _Cluster) -> GapCluster:
+    members = cluster.members
+    examples = list(dict.fromkeys(m.query for m in members))[:GAP_EXAMPLES]
+    return GapCluster(
+        cluster.label,
+        len(members),
+        sum(m.source == "flagged" for m in members),
+        tuple(examples),
+        tuple(sorted({m.case_id for m in members if m.case_id}, reverse=True))[:10],
+        max(m.at for m in members),
+        tuple(sorted({m.lang for m in members if m.lang})),
+    )
 
 
 def _fill_vectors(engine: Engine, embed, since: datetime, batch: int = 256) -> None:
@@ -223,16 +294,23 @@ def often_escalated(
 # -- articles -----------------------------------------------------------------------------------------
 
 
-def not_reviewed(engine: Engine, *, review_days: int = 180, today: date | None = None) -> list[StaleArticle]:
-    """Published articles whose reviewed_at (else updated) is more than `review_days` ago, oldest first."""
+@lru_cache(maxsize=4096)
+def _parsed(text: str, path: str):
     from kb.content.articles import parse_article
 
+    return parse_article(text, path)
+
+
+def not_reviewed(
+    engine: Engine, *, review_days: int = 180, today: date | None = None, documents: list | None = None
+) -> list[StaleArticle]:
+    """Published articles whose reviewed_at (else updated) is more than `review_days` ago, oldest first."""
     today = today or db.utcnow().date()
     found = []
-    for doc in all_docs(engine):
+    for doc in documents if documents is not None else all_docs(engine):
         if doc.published is None:
             continue
-        article = parse_article(doc.published.text, doc.path)
+        article = _parsed(doc.published.text, doc.path)
         stamp = article.get("reviewed_at") or article.get("updated")
         try:
             reviewed = date.fromisoformat(str(stamp)[:10]) if stamp else None
@@ -244,9 +322,9 @@ def not_reviewed(engine: Engine, *, review_days: int = 180, today: date | None =
     return sorted(found, key=lambda s: (s.reviewed or date.min, s.article_id, s.lang))
 
 
-def waiting(engine: Engine) -> tuple[list, list]:
+def waiting(engine: Engine, documents: list | None = None) -> tuple[list, list]:
     """(texts in review, drafts), each newest first."""
-    found = all_docs(engine)
+    found = documents if documents is not None else all_docs(engine)
     in_review = sorted((d for d in found if d.status == "in_review"), key=lambda d: d.updated_at, reverse=True)
     drafts = sorted((d for d in found if d.status == "draft"), key=lambda d: d.updated_at, reverse=True)
     return in_review, drafts

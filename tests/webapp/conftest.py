@@ -71,6 +71,7 @@ def make_app(tmp_path, monkeypatch, index_root, searcher):
 
     yield make
     for app in apps:
+        app.extensions["kb_index_sync"].stop()
         app.extensions["kb"].engine.dispose()
 
 
