@@ -248,3 +248,41 @@ def test_flag_it_then_fix_it(kb):
     assert "Open flags (0)" in editor.get("/editor/").get_data(as_text=True)
     bad = agent.post("/articles/dsl-no-sync/flag", data={"lang": "en", "reason": "astrology", "note": "kept note"})
     assert bad.status_code == 400 and "kept note" in bad.get_data(as_text=True)
+
+
+def test_draft_an_article_from_a_case(kb):
+    from kb.caselog import cases as caselog
+
+    app, engine, users = kb
+    case = caselog.open_case(engine, users["agent"].id, "phone", "K-1", "Printer drops off the wifi every night", "dsl")
+    caselog.record_search(engine, case.id, users["agent"].id, "printer wifi weg", [])
+    caselog.tick_step(engine, case.id, users["agent"].id, "dsl-no-sync", "en", 1, result="cable was loose")
+    caselog.escalate_case(engine, case.id, users["agent"].id, "tier2", "no article")
+    client = client_as(app, users["editor"])
+    worklist = client.get("/editor/").get_data(as_text=True)
+    assert "Cases without an article (0)" in worklist  # a step was ticked: an article was used
+    other = caselog.open_case(engine, users["agent"].id, "chat", "K-2", "Smart plug will not pair", "fibre")
+    caselog.close_unresolved(engine, other.id, users["agent"].id, "callback tomorrow")
+    worklist = client.get("/editor/").get_data(as_text=True)
+    assert "Cases without an article (1)" in worklist and f"from_case={other.id}" in worklist
+    page = client.get(f"/editor/new?from_case={case.id}").get_data(as_text=True)
+    assert "Printer drops off the wifi every night" in page and "printer wifi weg" in page
+    assert "Check the telephone cable" in page and "cable was loose" in page
+    assert client.get("/editor/new?from_case=999999").status_code == 404
+
+
+def test_an_archived_article_stays_in_the_case_history(kb):
+    from kb.caselog import cases as caselog
+    from kb.caselog.handoff import build_handoff
+
+    app, engine, users = kb
+    agent = client_as(app, users["agent"])
+    case = caselog.open_case(engine, users["agent"].id, "phone", "K-3", "dsl light blinking", "dsl")
+    with agent.session_transaction() as session:
+        session["case_id"] = case.id
+    agent.get("/articles/dsl-no-sync?lang=en")
+    agent.post(f"/api/cases/{case.id}/steps", json={"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True})
+    client_as(app, users["editor"]).post("/editor/articles/dsl-no-sync/en/archive", data={"reason": "gone"})
+    (step,) = build_handoff(engine, case.id).steps
+    assert step.action and "telephone cable" in step.action
+    assert "dsl-no-sync" in agent.get(f"/cases/{case.id}").get_data(as_text=True)
