@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb.content.articles import LANGUAGES
 from kb.content.render import render_article
 from kb.errors import ArticleError, InvalidInput, KBError
 from webapp import library, workspace
-from webapp.labels import CATEGORY_LABELS, CONNECTION_LABELS, TEAM_LABELS
+from webapp.labels import CATEGORY_LABELS, CONNECTION_LABELS, FLAG_REASON_LABELS, FLAG_STATUS_LABELS, TEAM_LABELS
 from webapp.security import SEARCH_ROLES, roles
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")
@@ -59,14 +59,8 @@ def _show(article_id: str, wanted: str | None, status: int = 200, flag_values=No
     ), status
 
 
-FLAG_REASONS = {
-    "wrong": lazy_gettext("Wrong"),
-    "outdated": lazy_gettext("Outdated"),
-    "unclear": lazy_gettext("Unclear"),
-    "missing_step": lazy_gettext("A step is missing"),
-    "other": lazy_gettext("Other"),
-}
-FLAG_STATUS = {"open": lazy_gettext("Open"), "fixed": lazy_gettext("Fixed"), "declined": lazy_gettext("Declined")}
+FLAG_REASONS = FLAG_REASON_LABELS
+FLAG_STATUS = FLAG_STATUS_LABELS
 
 
 @bp.post("/<article_id>/flag")

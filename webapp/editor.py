@@ -28,19 +28,20 @@ from kb.editorial import flags as flagging
 from kb.editorial.documents import ARTICLE_ID, EditConflict, PublishRefused
 from kb.errors import ArticleError, InvalidInput, KBError, NotFound
 from webapp import library
-from webapp.labels import CATEGORY_LABELS, CONNECTION_LABELS, TEAM_LABELS
+from webapp.labels import (
+    CATEGORY_LABELS,
+    CONNECTION_LABELS,
+    DOC_STATUS_LABELS,
+    FLAG_REASON_LABELS,
+    TEAM_LABELS,
+)
 from webapp.security import EDITOR_ROLES, roles
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 log = logging.getLogger(__name__)
 
 PUBLISH_WAIT_SECONDS = 5.0
-STATUS_LABELS = {
-    "draft": lazy_gettext("Draft"),
-    "in_review": lazy_gettext("In review"),
-    "published": lazy_gettext("Published"),
-    "archived": lazy_gettext("Archived"),
-}
+STATUS_LABELS = DOC_STATUS_LABELS
 ACTION_LABELS = {
     "import": lazy_gettext("Imported"),
     "save": lazy_gettext("Saved"),
@@ -50,13 +51,7 @@ ACTION_LABELS = {
     "archive": lazy_gettext("Archived"),
     "restore": lazy_gettext("Restored"),
 }
-REASON_LABELS = {
-    "wrong": lazy_gettext("Wrong"),
-    "outdated": lazy_gettext("Outdated"),
-    "unclear": lazy_gettext("Unclear"),
-    "missing_step": lazy_gettext("A step is missing"),
-    "other": lazy_gettext("Other"),
-}
+REASON_LABELS = FLAG_REASON_LABELS
 NOT_SAVED = lazy_gettext(
     "Could not save: the database cannot be written right now. Your text is kept below; try again in a moment."
 )

@@ -37,3 +37,23 @@ STATUS_LABELS = {
     "escalated": lazy_gettext("Escalated"),
     "unresolved": lazy_gettext("Unresolved / callback"),
 }
+
+
+DOC_STATUS_LABELS = {
+    "draft": lazy_gettext("Draft"),
+    "in_review": lazy_gettext("In review"),
+    "published": lazy_gettext("Published"),
+    "archived": lazy_gettext("Archived"),
+}
+FLAG_REASON_LABELS = {
+    "wrong": lazy_gettext("Wrong"),
+    "outdated": lazy_gettext("Outdated"),
+    "unclear": lazy_gettext("Unclear"),
+    "missing_step": lazy_gettext("A step is missing"),
+    "other": lazy_gettext("Other"),
+}
+FLAG_STATUS_LABELS = {
+    "open": lazy_gettext("Open"),
+    "fixed": lazy_gettext("Fixed"),
+    "declined": lazy_gettext("Declined"),
+}

@@ -18,8 +18,8 @@ from kb.editorial import flags as flagging
 from kb.editorial import worklist as work
 from kb.errors import KBError, NotFound
 from webapp import workspace
+from webapp.labels import DOC_STATUS_LABELS, FLAG_REASON_LABELS, TEAM_LABELS
 from webapp.labels import STATUS_LABELS as CASE_STATUS_LABELS
-from webapp.labels import TEAM_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,6 @@ def _embedder():
 
 
 def worklist_page():
-    from webapp.editor import REASON_LABELS, STATUS_LABELS
-
     engine = current_app.extensions["kb"].engine
     limits = settings()
     try:
@@ -82,8 +80,8 @@ def worklist_page():
         drafts=drafts,
         limits=limits,
         titles=titles,
-        reason_labels=REASON_LABELS,
-        status_labels=STATUS_LABELS,
+        reason_labels=FLAG_REASON_LABELS,
+        status_labels=DOC_STATUS_LABELS,
         case_status_labels=CASE_STATUS_LABELS,
         teams=TEAM_LABELS,
     )
