@@ -165,7 +165,7 @@ def record_search(query: str, result) -> bool | None:
     """
     if result.weak and result.query_vector is not None and len(query.strip()) >= MIN_WEAK_QUERY:
         _keep_weak(query, result)
-    return _record(caselog.record_search, query, [hit.article_id for hit in result.hits[:5]])
+    return _record(caselog.record_search, query, [hit.article_id for hit in result.hits[:5]], bool(result.weak))
 
 
 def query_vector(query: str) -> bytes | None:

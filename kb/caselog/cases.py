@@ -209,8 +209,9 @@ def open_case(
     connection_type: str = "unknown",
     *,
     request_id: str | None = None,
+    demo: bool = False,
 ) -> Case:
-    """Start a case for one customer contact; logs an 'opened' event.
+    """Start a case for one customer contact; logs an 'opened' event. `demo` marks `kb demo` history.
 
     `request_id` is the page's id for this request: sent again (a retry after a time-out that was
     committed anyway), it returns the case opened the first time instead of opening a second one.
@@ -239,6 +240,7 @@ def open_case(
                 opened_at=now,
                 reopen_count=0,
                 request_id=request_id,
+                is_demo=bool(demo),
             )
             session.add(row)
             session.flush()
@@ -267,7 +269,9 @@ def _refines(earlier: str, later: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
-def record_search(engine: Engine, case_id: int, actor_id: int, query: str, top_ids: list[str]) -> None:
+def record_search(
+    engine: Engine, case_id: int, actor_id: int, query: str, top_ids: list[str], weak: bool | None = None
+) -> None:
     """Log a search made for the case and the article ids it showed first.
 
     Search-as-you-type sends "intern", "internet li", "internet light red" within seconds; when the
@@ -278,6 +282,7 @@ def record_search(engine: Engine, case_id: int, actor_id: int, query: str, top_i
     case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
     query = check_text("query", query, label="search query")
     top_ids = check_articles("top_ids", top_ids, required=False)
+    data = {"top_ids": top_ids, **({"weak": bool(weak)} if weak is not None else {})}  # weak: no good match
     now = db.utcnow()
     with db.session_scope(engine) as session:
         _open_for_change(session, case_id, actor_id)
@@ -289,9 +294,9 @@ def record_search(engine: Engine, case_id: int, actor_id: int, query: str, top_i
             and (now - last.at).total_seconds() < REFINE_WINDOW_SECONDS
             and _refines(last.text or "", query)
         ):
-            last.text, last.at, last.data = query, now, json.dumps({"top_ids": top_ids})
+            last.text, last.at, last.data = query, now, json.dumps(data)
             return
-        _event(session, case_id, actor_id, "search", now, text=query, data={"top_ids": top_ids})
+        _event(session, case_id, actor_id, "search", now, text=query, data=data)
 
 
 def _last_event(session: Session, case_id: int, kinds: tuple[str, ...] | None = None) -> CaseEventRow | None:

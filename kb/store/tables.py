@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import false
 
 from kb.errors import InvalidInput
 
@@ -145,6 +146,8 @@ class CaseRow(Base):
         Index(None, "agent_id", "opened_at"),
         Index(None, "status", "opened_at"),
         Index("uq_cases_agent_id_request_id", "agent_id", "request_id", unique=True),
+        Index(None, "closed_at"),
+        Index(None, "customer_ref", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -162,6 +165,7 @@ class CaseRow(Base):
     outcome_note: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     request_id: Mapped[str | None] = mapped_column(String(64))  # the page's id for this open-case request
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # written by `kb demo`
 
 
 class CaseEventRow(Base):
@@ -169,6 +173,7 @@ class CaseEventRow(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
         Index(None, "case_id", "id"),
+        Index(None, "kind", "case_id"),
         Index("uq_case_events_case_id_request_id", "case_id", "request_id", unique=True),
     )
 
