@@ -1,0 +1,1 @@
+"""Analytics over the case log: metrics, reports, the demo history."""
