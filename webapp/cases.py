@@ -25,7 +25,7 @@ from kb.caselog import cases as caselog
 from kb.errors import CaseClosed, InvalidInput, KBError
 from kb.store.tables import MAX_LENGTH
 from webapp import library, workspace
-from webapp.labels import CHANNEL_LABELS, CONNECTION_TYPE_LABELS, STATUS_LABELS, TEAM_LABELS
+from webapp.labels import CHANNEL_LABELS, CONNECTION_TYPE_LABELS, EVENT_LABELS, STATUS_LABELS, TEAM_LABELS
 from webapp.security import CASE_ROLES, roles
 from webapp.workspace import form_error, format_duration, handle_seconds, own_case
 
@@ -40,20 +40,6 @@ NOT_SAVED = lazy_gettext(
 
 def _engine():
     return current_app.extensions["kb"].engine
-
-
-EVENT_LABELS = {
-    "opened": lazy_gettext("Case opened"),
-    "search": lazy_gettext("Searched"),
-    "article_opened": lazy_gettext("Opened article"),
-    "step_ticked": lazy_gettext("Step done"),
-    "step_unticked": lazy_gettext("Step unticked"),
-    "note": lazy_gettext("Note"),
-    "resolved": lazy_gettext("Resolved"),
-    "escalated": lazy_gettext("Escalated"),
-    "unresolved": lazy_gettext("Closed as unresolved / callback"),
-    "reopened": lazy_gettext("Reopened"),
-}
 
 
 def team_labels() -> dict[str, str]:

@@ -57,3 +57,16 @@ FLAG_STATUS_LABELS = {
     "fixed": lazy_gettext("Fixed"),
     "declined": lazy_gettext("Declined"),
 }
+
+EVENT_LABELS = {
+    "opened": lazy_gettext("Case opened"),
+    "search": lazy_gettext("Searched"),
+    "article_opened": lazy_gettext("Opened article"),
+    "step_ticked": lazy_gettext("Step done"),
+    "step_unticked": lazy_gettext("Step unticked"),
+    "note": lazy_gettext("Note"),
+    "resolved": lazy_gettext("Resolved"),
+    "escalated": lazy_gettext("Escalated"),
+    "unresolved": lazy_gettext("Closed as unresolved / callback"),
+    "reopened": lazy_gettext("Reopened"),
+}

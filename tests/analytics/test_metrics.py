@@ -119,7 +119,8 @@ def test_per_article_with_intervals(engine, log):
     facts = m.closed_cases(engine, PERIOD, CATEGORIES)
     rows = {a.article_id: a for a in m.per_article(engine, PERIOD, facts, CATEGORIES)}
     dsl, router = rows["dsl-no-sync"], rows["router-restart"]
-    # dsl-no-sync: used on A, E, H (H resolved with it unopened); resolved with it on A and H (E's final resolution was router-restart).
+    # dsl-no-sync: used on A, E, H (H resolved with it unopened); resolved with it on A and H
+    # (E's final resolution was router-restart).
     assert (dsl.used, dsl.opened, dsl.resolved_with, dsl.escalated, dsl.repeats) == (3, 2, 2, 0, 1)
     # router-restart: used on B, C, E; resolved with it on C and E; B escalated and repeated.
     assert (router.used, router.opened, router.resolved_with, router.escalated, router.repeats) == (3, 2, 2, 1, 1)

@@ -172,27 +172,27 @@ def test_deterministic_and_independent_of_input_order():
 
 @pytest.mark.parametrize("common", [0.0, 0.6, 0.8])
 def test_matches_scipy_average_linkage(common, monkeypatch):
-    """Exact UPGMA: the same partition as scipy on every pair, in the dense and in the heap path."""
+    """The same partition as scipy's average linkage on every pair."""
     texts, vectors, _ = planted(n_gaps=15, per_gap=6, singles=30, common=common, seed=2)
     threshold = 0.86 if common else 0.75
     expected = scipy_average(vectors, threshold)
     assert partition(cluster_queries(texts, vectors, threshold=threshold)) == expected
-    monkeypatch.setattr(clusters, "CLIQUE_CHECK", 1)  # every component through the heap
+    monkeypatch.setattr(clusters, "NEIGHBOURS", 4)  # few candidates per query: the later rounds find the rest
     assert partition(cluster_queries(texts, vectors, threshold=threshold)) == expected
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("threshold", [0.7, 0.8, 0.9])
 def test_matches_scipy_on_unstructured_points(seed, threshold, monkeypatch):
-    """Points spread over a 6-D sphere: components that are not cliques, split by the merge loops."""
+    """Points spread over a 6-D sphere: many overlapping neighbourhoods, no planted structure."""
     rng = np.random.default_rng(seed)
     vectors = rng.standard_normal((150, 6))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     texts = [f"q{i}" for i in range(150)]
     expected = scipy_average(vectors, threshold)
-    assert partition(cluster_queries(texts, vectors, threshold=threshold)) == expected  # dense merges
-    monkeypatch.setattr(clusters, "CLIQUE_CHECK", 1)
-    assert partition(cluster_queries(texts, vectors, threshold=threshold)) == expected  # heap merges
+    assert partition(cluster_queries(texts, vectors, threshold=threshold)) == expected
+    monkeypatch.setattr(clusters, "NEIGHBOURS", 4)  # few candidates per query: the later rounds find the rest
+    assert partition(cluster_queries(texts, vectors, threshold=threshold)) == expected
 
 
 def test_mixed_component_is_split_like_average_linkage():
