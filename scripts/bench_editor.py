@@ -281,7 +281,8 @@ def fill_case_log(engine, cases: int, gaps: int, dim: int) -> None:
                     )
                 events.append(dict(case_id=n + 1, actor_id=agent, at=opened, kind=status))
             conn.execute(insert(CaseRow), rows)
-            conn.execute(insert(CaseEventRow), events)
+            keys = ("case_id", "actor_id", "at", "kind", "article_id", "lang")  # executemany: the first row's columns
+            conn.execute(insert(CaseEventRow), [{k: e.get(k) for k in keys} for e in events])
         centres = np.random.default_rng(3).normal(size=(400, dim)).astype(np.float32)
         noise = np.random.default_rng(4)
         for start in range(0, gaps, batch):

@@ -194,7 +194,7 @@ def _form_context(values) -> dict:
 @roles(*ANALYST_ROLES)
 def dashboard():
     f, values, error = filters_from(request.args)
-    report = m.report(_engine(), f, categories())
+    report = m.report(_engine(), f, categories(), articles=False)
     head, before = report.headline.as_dict(), report.previous.as_dict()
     figures = []
     for key in HEADLINE_ORDER:
@@ -279,8 +279,7 @@ def articles():
     """Per article and per step; editors see this part too."""
     f, values, error = filters_from(request.args)
     cats = categories()
-    facts = m.closed_cases(_engine(), f, cats)
-    rows = m.per_article(_engine(), f, facts, cats)
+    rows = m.per_article(_engine(), f, cats)
     sort = request.args.get("sort", "used")
     keys = {
         "used": lambda a: (-a.used, a.article_id),
@@ -293,7 +292,7 @@ def articles():
     return render_template(
         "analytics/articles.html",
         rows=rows,
-        steps=m.per_step(_engine(), f, facts, cats),
+        steps=m.per_step(_engine(), f, cats),
         sort=sort if sort in keys else "used",
         error=error,
         titles=_titles(),
@@ -315,13 +314,14 @@ def cases():
     if article is not None and not library.ARTICLE_ID.match(article):
         abort(404)
     try:
-        found = m.drill_down(_engine(), f, metric, categories(), article=article)
+        found = m.drill_down(_engine(), f, metric, categories(), article=article, limit=500)
     except InvalidInput:
         abort(404)
+    total = m.count_cases(_engine(), f, metric, categories(), article=article)
     return render_template(
         "analytics/cases.html",
-        cases=found[:500],
-        total=len(found),
+        cases=found,
+        total=total,
         metric=metric,
         article=article,
         error=error,
@@ -365,9 +365,8 @@ def table(name: str, f: m.Filters) -> tuple[list[str], list[list]]:
     cats = categories()
     engine = _engine()
     if name == "headline":
-        head = m.headline(engine, f, categories=cats).as_dict()
+        head = m.headline(engine, f, cats).as_dict()
         return ["figure", "value"], [[k, v] for k, v in head.items()]
-    facts = m.closed_cases(engine, f, cats)
     if name == "articles":
         header = [
             "article_id",
@@ -386,7 +385,7 @@ def table(name: str, f: m.Filters) -> tuple[list[str], list[list]]:
             "low_volume",
         ]
         rows = []
-        for a in m.per_article(engine, f, facts, cats):
+        for a in m.per_article(engine, f, cats):
             low, high = a.resolution.interval or (None, None)
             rows.append(
                 [
@@ -410,7 +409,7 @@ def table(name: str, f: m.Filters) -> tuple[list[str], list[list]]:
     if name == "steps":
         rows = [
             [s.article_id, s.step, s.resolved, s.escalated, s.unresolved, s.highlight]
-            for steps in m.per_step(engine, f, facts, cats).values()
+            for steps in m.per_step(engine, f, cats).values()
             for s in steps
         ]
         return [
@@ -422,20 +421,16 @@ def table(name: str, f: m.Filters) -> tuple[list[str], list[list]]:
             "most_escalations",
         ], rows
     if name in ("agent_teams", "categories"):
-        groups = (
-            m.per_agent_team(facts)
-            if name == "agent_teams"
-            else m.per_category(facts, m._links(engine, f, cats)[1], cats)
-        )
+        groups = m.per_agent_team(engine, f, cats) if name == "agent_teams" else m.per_category(engine, f, cats)
         return ["name", "closed", "l1_resolution_rate", "escalation_rate", "fcr_rate", "median_handle_seconds"], [
             [g.name, g.closed, g.resolved.value, g.escalated.value, g.fcr.value, g.median_handle_seconds]
             for g in groups
         ]
     if name == "escalation_teams":
-        return ["team", "escalated", "share_of_closed"], [list(t) for t in m.per_escalation_team(facts)]
+        return ["team", "escalated", "share_of_closed"], [list(t) for t in m.per_escalation_team(engine, f, cats)]
     if name == "weeks":
         return ["week_start", "cases_closed", "fcr_rate", "escalation_rate", "link_rate"], [
-            [w.start, w.closed, w.fcr_rate, w.escalation_rate, w.link_rate] for w in m.weekly(facts, f)
+            [w.start, w.closed, w.fcr_rate, w.escalation_rate, w.link_rate] for w in m.weekly(engine, f, cats)
         ]
     return ["query", "searches"], [list(q) for q in m.top_gap_queries(engine, f, limit=100)]
 

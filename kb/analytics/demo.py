@@ -4,8 +4,11 @@
 library functions the web app uses (kb.caselog.cases, kb.caselog.gaps, kb.identity.users), so
 every check applies and the rows look exactly like real ones, except that each case has
 `is_demo = True` and a customer reference starting with "DEMO-". The timestamps come from a
-simulated clock: `kb.store.engine.utcnow` is replaced for the duration of the run (so do not run
-this inside a process that serves real requests at the same time).
+simulated clock: `kb.store.engine.utcnow` is replaced for the duration of the run. For speed the
+library's transactions run as savepoints of one transaction per 100 cases (`session_scope` is
+replaced too, for this engine only). So run it from the command line (`kb demo`), never inside a
+process that serves real requests at the same time. If it fails half-way, the batches written so
+far stay: `kb demo --remove` clears them.
 
 The history is made by twelve demo agents (`demo-agent-01` ... `demo-agent-12`, role agent, in the
 teams helpdesk-a, helpdesk-b and chat-desk; reused when they exist). Contacts arrive over the last
@@ -35,7 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine, delete, exists, false, func, select, true
+from sqlalchemy import Column, Engine, Table, delete, exists, false, func, select, true
+from sqlalchemy.orm import Session
 
 from kb.caselog import cases as caselog
 from kb.caselog.gaps import GapTable, flag_gap
@@ -49,7 +53,7 @@ __all__ = ["AGENT_PREFIX", "DemoRefused", "DemoReport", "generate", "has_real_ca
 
 AGENT_PREFIX = "demo-agent-"
 CUSTOMER_PREFIX = "DEMO-"
-MAX_CASES = 200_000
+MAX_CASES = 1_000_000
 MAX_DAYS = 3650
 PROGRESS_EVERY = 100
 
@@ -105,9 +109,9 @@ _TEAM_WEIGHTS = {"tier2": 0.58, "network-operations": 0.17, "field-service": 0.1
 _HARD = {"fiber-los-red-light": 1.8, "dsl-no-sync": 1.5, "cable-modem-no-signal": 1.6, "modem-replacement": 2.0}
 _EASY_CATEGORIES = {"account": 0.6, "email": 0.7, "wifi": 0.8}
 
-P_RESOLVED, P_ESCALATED = 0.75, 0.165  # of the cases where an article was worked through; the rest unresolved
+P_RESOLVED, P_ESCALATED = 0.755, 0.155  # of the cases where an article was worked through; the rest unresolved
 P_NO_ARTICLE = 0.03  # escalated without any article opened
-P_REPEAT = 0.09  # a new contact is a customer coming back within a few days (when there is one to come back)
+P_REPEAT = 0.087  # a new contact is a customer coming back within a few days (when there is one to come back)
 P_REOPEN = {"resolved": 0.013, "unresolved": 0.05, "escalated": 0.0}
 P_WEAK_FIRST = 0.08
 
@@ -115,6 +119,7 @@ _HOURS = {8: 0.5, 9: 1.0, 10: 1.1, 11: 1.0, 12: 0.75, 13: 0.9, 14: 0.9, 15: 0.85
 _HOURS |= {18: 0.6, 19: 0.8, 20: 0.7, 21: 0.35}
 _WEEKDAYS = (1.15, 1.0, 0.95, 0.95, 0.9, 0.5, 0.3)  # Monday ... Sunday
 _OPENS, _CLOSES = 8, 22
+_TECH = {"connectivity", "router", "wifi", "telephony", "tv"}  # problems with lights, cables and "back online"
 
 # Seconds between things an agent does, per channel (lognormal medians); e-mail waits hours for replies.
 _LISTEN = {"phone": 35, "chat": 60, "email": 150}
@@ -140,8 +145,8 @@ _TEXT = {
         "prefix": ("", "", "Klant belt: ", "Klant meldt: ", "Klant geeft aan: ", "Kl. zegt: ", "Melding: "),
         "suffix": ("", "", "", " sinds vanochtend", " sinds gisteravond", " al twee dagen", " sinds het onweer"),
         "email": ("Mail van klant: ", "E-mail klant: "),
-        "chat": ("Chat: ", "", ""),
-        "repeat": ("Belt opnieuw: ", "2e contact: ", "Klant belt terug over eerdere melding: ", "Weer contact: "),
+        "chat": ("Chat: ", "", "", "Klant in de chat: "),
+        "repeat": ("Weer contact: ", "2e contact: ", "Opnieuw contact over eerdere melding: ", "Klant komt terug op: "),
         "weak": (
             "werkt niet",
             "internet raar",
@@ -166,18 +171,25 @@ _TEXT = {
             "laadpaal auto krijgt geen verbinding",
             "spelcomputer nat type strikt",
         ),
-        "result": ("ok", "klopt", "gedaan", "zoals verwacht", "klant had dit al gedaan", "lampje brandt groen"),
-        "stuck": ("geen verbetering", "geen verschil", "lampje blijft rood", "nog steeds niks", "werkt nog niet"),
-        "fixed": ("werkt weer", "klant is weer online", "opgelost", "werkt nu"),
+        "result": ("ok", "klopt", "gedaan", "zoals verwacht", "klant had dit al gedaan"),
+        "result_tech": ("lampje brandt groen", "lampjes zien er normaal uit", "klant ziet het netwerk"),
+        "stuck": ("geen verbetering", "geen verschil", "nog steeds niks", "werkt nog niet", "lukt niet"),
+        "stuck_tech": ("lampje blijft rood", "nog steeds geen sync", "blijft knipperen"),
+        "fixed": ("opgelost", "gelukt", "klant tevreden", "werkt nu"),
+        "fixed_tech": ("werkt weer", "klant is weer online"),
         "note": (
-            "Klant heeft modem al eerder herstart.",
             "Klant belt vanaf mobiel.",
             "Klant is niet technisch, rustig uitgelegd.",
+            "Klant was geïrriteerd, al eerder gebeld.",
+            "Klant wil bevestiging per mail.",
+        ),
+        "note_tech": (
+            "Klant heeft modem al eerder herstart.",
             "Modem staat in de meterkast.",
             "Klant heeft eigen router achter het modem.",
-            "Klant was geïrriteerd, al eerder gebeld.",
         ),
-        "resolved": ("", "", "Opgelost, klant tevreden.", "Klant is weer online.", "Werkt weer na stap {k}."),
+        "resolved": ("", "", "Opgelost, klant tevreden.", "Klant geholpen met stap {k}."),
+        "resolved_tech": ("Klant is weer online.", "Werkt weer na stap {k}."),
         "unresolved": (
             "Klant niet bij het modem, belt terug.",
             "Gesprek weggevallen.",
@@ -202,8 +214,8 @@ _TEXT = {
         "prefix": ("", "", "Customer calls: ", "Customer reports: ", "Cust says: ", "Caller: "),
         "suffix": ("", "", "", " since this morning", " since last night", " for two days now", " after a storm"),
         "email": ("E-mail from customer: ", "Mail: "),
-        "chat": ("Chat: ", "", ""),
-        "repeat": ("Calling again: ", "Second contact: ", "Follow-up on earlier case: ", "Back again: "),
+        "chat": ("Chat: ", "", "", "Customer in chat: "),
+        "repeat": ("Contact again: ", "Second contact: ", "Follow-up on earlier case: ", "Back again: "),
         "weak": (
             "not working",
             "internet weird",
@@ -227,18 +239,25 @@ _TEXT = {
             "car charger cannot connect",
             "game console nat type strict",
         ),
-        "result": ("ok", "done", "as expected", "customer already did this", "light is green"),
-        "stuck": ("no improvement", "no change", "light stays red", "still nothing", "still not working"),
-        "fixed": ("working again", "customer back online", "solved", "works now"),
+        "result": ("ok", "done", "as expected", "customer already did this"),
+        "result_tech": ("light is green", "lights look normal", "customer sees the network"),
+        "stuck": ("no improvement", "no change", "still nothing", "still not working", "did not work"),
+        "stuck_tech": ("light stays red", "still no sync", "keeps blinking"),
+        "fixed": ("solved", "done, customer happy", "works now"),
+        "fixed_tech": ("working again", "customer back online"),
         "note": (
-            "Customer already restarted the modem earlier.",
             "Customer is calling from a mobile.",
             "Customer is not technical, explained slowly.",
+            "Customer was annoyed, has called before.",
+            "Customer wants confirmation by e-mail.",
+        ),
+        "note_tech": (
+            "Customer already restarted the modem earlier.",
             "Modem is in the meter cupboard.",
             "Customer has own router behind the modem.",
-            "Customer was annoyed, has called before.",
         ),
-        "resolved": ("", "", "Solved, customer happy.", "Customer back online.", "Working again after step {k}."),
+        "resolved": ("", "", "Solved, customer happy.", "Helped the customer with step {k}."),
+        "resolved_tech": ("Customer back online.", "Working again after step {k}."),
         "unresolved": (
             "Customer not at the modem, will call back.",
             "Call dropped.",
@@ -291,21 +310,29 @@ def _demo_case_count(engine: Engine) -> int:
         return session.scalar(select(func.count()).select_from(CaseRow).where(CaseRow.is_demo == true())) or 0
 
 
-def _referring(table_name: str) -> list:
-    """(table, column) pairs of every foreign key to `table_name`.id, dependents first."""
+def _referring(table: Table) -> list[tuple[Table, Column, Column]]:
+    """(child table, its column, the column of `table` it refers to) for every foreign key to `table`."""
     return [
-        (table, fk.parent)
-        for table in reversed(Base.metadata.sorted_tables)
-        for fk in table.foreign_keys
-        if fk.column.table.name == table_name and fk.column.name == "id"
+        (child, fk.parent, fk.column)
+        for child in Base.metadata.sorted_tables
+        for fk in child.foreign_keys
+        if fk.column.table is table and child is not table
     ]
+
+
+def _delete_with_dependents(session: Session, table: Table, where) -> None:
+    """Delete the rows of `table` that match `where`, after every row that refers to them (at any depth)."""
+    for child, column, key in _referring(table):
+        _delete_with_dependents(session, child, column.in_(select(key).where(where)))
+    session.execute(delete(table).where(where))
 
 
 def remove(engine: Engine) -> int:
     """Delete the demo cases with everything hanging off them; the number of cases removed.
 
-    Removed with them: their events, resolutions, webhook deliveries, content gaps, article flags
-    (every row with a foreign key to a demo case), and the audit entries about them (reopenings).
+    Removed with them: every row that refers to a demo case (its events, resolutions, webhook
+    deliveries, content gaps, article flags, analytics facts, and rows referring to those), and the
+    audit entries about them (reopenings).
     The demo agents go too when nothing else refers to them. Article revision texts stay: they are
     shared with real cases and hold no customer data. Real cases are never touched.
     """
@@ -313,17 +340,16 @@ def remove(engine: Engine) -> int:
         ids = list(session.scalars(select(CaseRow.id).where(CaseRow.is_demo == true()).order_by(CaseRow.id)))
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for table, column in _referring("cases"):
-                session.execute(delete(table).where(column.in_(chunk)))
             targets = [f"case:{case_id}" for case_id in chunk]
             session.execute(delete(AuditLogRow).where(AuditLogRow.target.in_(targets)))
-            session.execute(delete(CaseRow).where(CaseRow.id.in_(chunk), CaseRow.is_demo == true()))
+            _delete_with_dependents(session, CaseRow.__table__, CaseRow.id.in_(chunk) & (CaseRow.is_demo == true()))
         agents = session.execute(select(UserRow.id, UserRow.username).where(UserRow.username.startswith(AGENT_PREFIX)))
         for user_id, username in agents.all():
             if not re.fullmatch(rf"{AGENT_PREFIX}\d\d", username):
                 continue
             used = any(
-                session.scalar(select(exists().where(column == user_id))) for _table, column in _referring("users")
+                session.scalar(select(exists().where(column == user_id)))
+                for _child, column, _key in _referring(UserRow.__table__)
             )
             if not used:
                 session.execute(delete(UserRow).where(UserRow.id == user_id))
@@ -351,6 +377,44 @@ def _simulated(clock: _Clock) -> Iterator[None]:
         yield
     finally:
         db.utcnow = real
+
+
+@contextmanager
+def _batched(engine: Engine) -> Iterator[Callable[[], None]]:
+    """Run the library's transactions on `engine` as savepoints of one transaction per batch.
+
+    Each library call still validates and writes in its own (nested) transaction, which is rolled
+    back alone when it fails; only the commits, the slow part on SQLite, are shared. Yields
+    `commit()`, which commits the batch so far and starts the next one; what is not committed when
+    an error leaves the block is rolled back.
+    """
+    real = db.session_scope
+    connection = engine.connect()
+    connection.begin()
+
+    def commit() -> None:
+        connection.commit()
+        connection.begin()
+
+    @contextmanager
+    def scope(bind: Engine, *, readonly: bool = False) -> Iterator[Session]:
+        if bind is not engine:
+            with real(bind, readonly=readonly) as session:
+                yield session
+            return
+        with (
+            Session(connection, expire_on_commit=False, join_transaction_mode="create_savepoint") as session,
+            session.begin(),
+        ):
+            yield session
+
+    db.session_scope = scope
+    try:
+        yield commit
+        connection.commit()
+    finally:
+        db.session_scope = real
+        connection.close()  # rolls back what was not committed
 
 
 class _OutOfTime(Exception):
@@ -462,14 +526,8 @@ class _Generator:
     def __init__(
         self, engine: Engine, catalog: _Catalog, agents: list[_Agent], rng: random.Random, clock: _Clock, end: datetime
     ):
-        self.engine, self.catalog, self.agents, self.rng, self.clock, self.end = (
-            engine,
-            catalog,
-            agents,
-            rng,
-            clock,
-            end,
-        )
+        self.engine, self.catalog, self.agents = engine, catalog, agents
+        self.rng, self.clock, self.end = rng, clock, end
         self.gaps = GapTable(engine)
         self.teams = caselog.escalation_teams()
         self.team_weights = [_TEAM_WEIGHTS.get(t, 0.1) for t in self.teams]
@@ -549,13 +607,14 @@ class _Generator:
             self.gaps.add_weak(query, lang, agent.id, case_id, vector=None)
 
     def _top(self, main: str | None, article: Article | None) -> list[str]:
+        """The article ids a search showed first: the right one (mostly first) and its neighbours;
+        for a vague search (`main` None) some of the popular articles."""
         rng = self.rng
-        related = self.catalog.related(article) if article is not None else []
-        others = rng.sample(related, min(len(related), rng.randint(2, 4)))
-        if main is None:
+        if main is None or article is None:
             pool = self.catalog.drivers[:20]
             return rng.sample(pool, min(len(pool), rng.randint(3, 5)))
-        top = [main, *others]
+        related = self.catalog.related(article)
+        top = [main, *rng.sample(related, min(len(related), rng.randint(2, 4)))]
         if len(top) > 1 and rng.random() < 0.2:
             top[0], top[1] = top[1], top[0]
         return top
@@ -564,7 +623,7 @@ class _Generator:
         self, case_id: int, agent: _Agent, article: Article, upto: int, pace: float, channel: str, ending: str = ""
     ) -> int:
         """Tick the article's steps up to number `upto` in order, with an occasional skip; the last ticked."""
-        rng, words = self.rng, _TEXT[article.lang]
+        rng = self.rng
         numbers = [s.number for s in article.steps if s.number <= upto] or [article.steps[0].number]
         last = numbers[-1]
         wait_before = (
@@ -572,18 +631,18 @@ class _Generator:
         )  # e-mail: the customer does the later steps and mails back
         ticked = 0
         for number in numbers:
-            if number not in (numbers[0], last, wait_before) and rng.random() < 0.07:
+            if number not in (numbers[0], last, wait_before) and rng.random() < 0.08:
                 continue  # the agent skipped this one
             if number == wait_before:
                 self._wait_for_reply()
             self._wait(_STEP[channel], 0.55, pace, minimum=8)
             if number == last and ending:
-                result = rng.choice(words[ending])
+                result = self._say(article, ending)
             else:
-                result = rng.choice(words["result"]) if rng.random() < 0.25 else None
+                result = self._say(article, "result") if rng.random() < 0.25 else None
             caselog.tick_step(self.engine, case_id, agent.id, article.id, article.lang, number, result, version=article)
             ticked = number
-            if number != last and rng.random() < 0.015:  # a mis-click on the next step, taken back
+            if number != last and rng.random() < 0.005:  # a mis-click on the next step, taken back
                 following = next((n for n in numbers if n > number), None)
                 if following is not None:
                     self._wait(4, 0.3, minimum=1)
@@ -592,10 +651,16 @@ class _Generator:
                     )
                     self._wait(6, 0.4, minimum=1)
                     caselog.untick_step(self.engine, case_id, agent.id, article.id, article.lang, following)
-            if rng.random() < 0.02:
+            if rng.random() < 0.01:
                 self._wait(30, 0.4, pace)
-                caselog.add_note(self.engine, case_id, agent.id, rng.choice(words["note"]))
+                caselog.add_note(self.engine, case_id, agent.id, self._say(article, "note"))
         return ticked
+
+    def _say(self, article: Article, key: str) -> str:
+        """Something an agent writes about this article's problem: generic, or technical for technical ones."""
+        words = _TEXT[article.lang]
+        extra = words.get(f"{key}_tech", ()) if article.category in _TECH else ()
+        return self.rng.choice(words[key] + extra)
 
     def _open_article(self, case_id: int, agent: _Agent, article: Article) -> None:
         caselog.record_article_opened(self.engine, case_id, agent.id, article.id, article.lang, version=article)
@@ -626,14 +691,16 @@ class _Generator:
         self.busy_until = None
         pace = rng.lognormvariate(0, 0.25)
 
+        symptom = rng.choice(article.symptoms or [article.title])
         if no_article:
             problem = rng.choice(words["uncovered"])
         else:
-            problem = _agent_wording(rng, rng.choice(article.symptoms or [article.title]))
-        prefix = rng.choice(words["repeat"]) if parent else rng.choice(words["prefix"])
-        if channel in ("email", "chat") and not parent:
-            prefix = rng.choice(words[channel]) or prefix
-        problem = f"{prefix}{problem}{rng.choice(words['suffix']) if not no_article else ''}"
+            problem = _agent_wording(rng, symptom)
+        prefix = rng.choice(words["repeat" if parent else "prefix" if channel == "phone" else channel])
+        suffix = rng.choice(words["suffix"]) if article.category in _TECH and not no_article else ""
+        if suffix and (suffix.split()[0] in problem.lower() or symptom.rstrip().endswith("?")):
+            suffix = ""  # not "sinds het onweer ... sinds vanochtend", nor after a question
+        problem = f"{prefix}{problem}{suffix}"
 
         self.clock.now = start
         case = caselog.open_case(self.engine, agent.id, channel, customer.ref, problem, customer.connection, demo=True)
@@ -645,7 +712,7 @@ class _Generator:
             if no_article:
                 self._without_article(case.id, agent, article, problem, channel, pace, done)
             else:
-                self._with_article(case.id, agent, article, channel, pace, done, parent is not None)
+                self._with_article(case.id, agent, article, channel, pace, done, parent is not None, symptom)
         except _OutOfTime:
             pass  # still open at the end of the history: the agent is working on it now
         busy = self.busy_until or self.clock.now
@@ -668,13 +735,23 @@ class _Generator:
         self._wait(20, 0.5, pace)
         flag_gap(self.gaps, query, article.lang, agent.id, case_id)
         self._wait(90, 0.5, pace)
+        if channel == "email":
+            self._wait_for_reply()
         team = self._team(None)
         reason = words["no_article"].format(why=words["why"].get(team, words["why_other"]))
         caselog.escalate_case(self.engine, case_id, agent.id, team, reason)
         self._closed(done, "escalated")
 
     def _with_article(
-        self, case_id: int, agent: _Agent, article: Article, channel: str, pace: float, done: _Done, repeat: bool
+        self,
+        case_id: int,
+        agent: _Agent,
+        article: Article,
+        channel: str,
+        pace: float,
+        done: _Done,
+        repeat: bool,
+        symptom: str,
     ) -> None:
         rng, words, lang = self.rng, _TEXT[article.lang], article.lang
         catalog = self.catalog
@@ -687,7 +764,7 @@ class _Generator:
         if rng.random() < P_WEAK_FIRST:
             self._search(case_id, agent, lang, rng.choice(words["weak"]), self._top(None, None), weak=True)
             self._wait(45, 0.4, pace, minimum=31)
-        query = _query(rng, article)
+        query = _query(rng, article, symptom if rng.random() < 0.7 else None)
         if rng.random() < 0.1 and len(query) > 6:  # typed on: the log keeps the query the agent settled on
             caselog.record_search(self.engine, case_id, agent.id, query[: rng.randint(3, len(query) - 2)], [])
             self._wait(6, 0.4, minimum=1)
@@ -710,8 +787,8 @@ class _Generator:
         else:
             outcome = "resolved"
         if outcome == "resolved":
-            low = numbers[max(0, len(numbers) // 3 - 1)]
-            upto = round(rng.triangular(low, numbers[-1], numbers[-1] * 0.75))
+            low = numbers[max(0, len(numbers) // 4 - 1)]
+            upto = round(rng.triangular(low, numbers[-1], numbers[-1] * 0.65))
             ending = "fixed"
         elif outcome == "escalated":
             point = self._point(article)
@@ -720,11 +797,13 @@ class _Generator:
         else:
             upto = rng.randint(numbers[0], max(numbers[0], numbers[-1] - 1))
             ending = ""
-        if rng.random() < 0.15:
+        if rng.random() < 0.12:
             self._wait(25, 0.5, pace)
-            caselog.add_note(self.engine, case_id, agent.id, rng.choice(words["note"]))
+            caselog.add_note(self.engine, case_id, agent.id, self._say(article, "note"))
         last = self._ticks(case_id, agent, article, upto, pace, channel, ending)
         done.last_step = last
+        if channel == "email" and self.busy_until is None:  # the answer came after the customer's reply
+            self._wait_for_reply()
         used = [article.id]
         if outcome == "resolved":
             if related and rng.random() < 0.08:  # solved with a second article
@@ -735,7 +814,7 @@ class _Generator:
                 self._ticks(case_id, agent, second, upto, pace, channel)
                 used.append(second.id)
             self._wait(40, 0.5, pace)
-            note = rng.choice(words["resolved"]).format(k=last)
+            note = self._say(article, "resolved").format(k=last)
             versions = {i: catalog.version(i, lang) for i in used}
             caselog.resolve_case(self.engine, case_id, agent.id, used, note, current=versions)
         elif outcome == "escalated":
@@ -800,16 +879,16 @@ class _Generator:
             last = self._ticks(done.case_id, agent, article, upto, pace, "phone", "fixed" if resolved else "stuck")
             self._wait(40, 0.5, pace)
             if resolved:
-                note = rng.choice(words["resolved"]).format(k=last)
+                note = self._say(article, "resolved").format(k=last)
                 caselog.resolve_case(
                     self.engine, done.case_id, agent.id, [article.id], note, current={article.id: article}
                 )
-                self.tally.status[done.case_id] = "resolved"
+                self._closed(done, "resolved")
             else:
                 team = self._team(article)
                 reason = words["escalate"].format(k=last, why=words["why"].get(team, words["why_other"]))
                 caselog.escalate_case(self.engine, done.case_id, agent.id, team, reason)
-                self.tally.status[done.case_id] = "escalated"
+                self._closed(done, "escalated")
         except _OutOfTime:
             pass
         agent.free_at = max(agent.free_at, self.clock.now + timedelta(seconds=rng.uniform(20, 120)))
@@ -889,8 +968,12 @@ def _agent_wording(rng: random.Random, symptom: str) -> str:
 
 
 def _shorten(rng: random.Random, text: str, lang: str, most: int = 5) -> str:
+    """The words that carry the meaning (the longest ones, in their order): what an agent types."""
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOP.get(lang, set())]
-    return " ".join(words[: rng.randint(2, most)]) if words else text.lower()
+    if not words:
+        return text.lower()
+    keep = set(sorted(range(len(words)), key=lambda i: (-len(words[i]), i))[: rng.randint(2, most)])
+    return " ".join(w for i, w in enumerate(words) if i in keep)
 
 
 def _typo(rng: random.Random, query: str) -> str:
@@ -911,9 +994,9 @@ def _typo(rng: random.Random, query: str) -> str:
     return " ".join(words)
 
 
-def _query(rng: random.Random, article: Article) -> str:
+def _query(rng: random.Random, article: Article, symptom: str | None = None) -> str:
     """What an agent types for this article's problem: the customer's words, shortened, now and then a typo."""
-    symptom = rng.choice(article.symptoms) if article.symptoms else article.title
+    symptom = symptom or (rng.choice(article.symptoms) if article.symptoms else article.title)
     roll = rng.random()
     if roll < 0.5:
         query = _shorten(rng, symptom, article.lang)
@@ -976,6 +1059,8 @@ def generate(
         raise InvalidInput("cases", f"The number of demo cases must be a whole number from 1 to {MAX_CASES}.")
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise InvalidInput("days", f"The number of days must be a whole number from 1 to {MAX_DAYS}.")
+    rng = random.Random(seed)
+    catalog = _Catalog(articles, rng)
     if has_real_cases(engine):
         raise DemoRefused(
             "This database holds real cases, and a demo history would mix with them. Write the demo into an "
@@ -989,8 +1074,6 @@ def generate(
         )
     end = (now or db.utcnow()).astimezone(UTC)
     start = end - timedelta(days=days)
-    rng = random.Random(seed)
-    catalog = _Catalog(articles, rng)
     arrivals = _arrivals(rng, cases, start, end)
     clock = _Clock(end)
     with _simulated(clock):
@@ -1001,15 +1084,18 @@ def generate(
         for at, driver in arrivals:
             jobs.push(at, "contact", driver)
         done = 0
-        while jobs:
-            at, _seq, kind, payload = jobs.pop()
-            if kind == "contact":
-                generator.contact(at, payload)
-                done += 1
-                if progress is not None and done % PROGRESS_EVERY == 0 and done < cases:
-                    progress(done, cases)
-            else:
-                generator.reopen(at, payload)
+        with _batched(engine) as commit:
+            while jobs:
+                at, _seq, kind, payload = jobs.pop()
+                if kind == "contact":
+                    generator.contact(at, payload)
+                    done += 1
+                    if done % PROGRESS_EVERY == 0:
+                        commit()
+                        if progress is not None and done < cases:
+                            progress(done, cases)
+                else:
+                    generator.reopen(at, payload)
     if progress is not None:
         progress(done, cases)
     statuses = list(generator.tally.status.values())

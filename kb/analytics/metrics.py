@@ -1,30 +1,30 @@
-"""The analysts' figures, computed from the case log exactly as docs/metrics.md defines them.
+"""The analysts' figures, computed exactly as docs/metrics.md defines them.
 
 A case belongs to the period in which it was (last) closed; open cases are in no closed-case
-figure. The customer reference is only compared (repeat contacts), never returned. Everything is
-read in a handful of queries per period (the closed cases with their facts, the article and step
-links of those cases), then counted here, so a 90-day period over 100,000 cases stays fast.
+figure. The figures are read from the case facts (kb.caselog.facts: one row per closed case,
+written when it closes) and the articles each case used, with aggregate queries, so a 90-day
+period over 100,000 cases takes a fraction of a second; only drill-down lists read case rows.
+The customer reference is never read here (repeat contacts are decided when the customer's next
+case is opened).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-import os
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Engine, case, func, or_, select
+from sqlalchemy import Engine, and_, case, func, literal, select
 
+from kb.caselog.facts import repeat_days  # noqa: F401 - the repeat window belongs to the figures' API
 from kb.errors import InvalidInput
 from kb.store import engine as db
 from kb.store.tables import (
     CHANNELS,
     ArticleFlagRow,
-    CaseEventRow,
-    CaseResolutionRow,
+    CaseFactArticleRow,
+    CaseFactRow,
     CaseRow,
     ContentGapRow,
     UserRow,
@@ -34,14 +34,6 @@ CLOSED = ("resolved", "escalated", "unresolved")
 LINK_KINDS = ("article_opened", "step_ticked")
 WEAK_MARK = '%"weak": true%'  # how record_search stores a weak match in the event's JSON data
 LOW_VOLUME = 10  # rates over fewer cases are marked low volume
-
-
-def repeat_days() -> int:
-    raw = os.environ.get("KB_REPEAT_DAYS") or "7"
-    try:
-        return max(1, int(raw))
-    except ValueError:
-        return 7
 
 
 @dataclass(frozen=True)
@@ -83,8 +75,7 @@ class Filters:
 class CaseFact:
     id: int
     status: str
-    opened_at: datetime
-    closed_at: datetime
+    closed_day: date  # the UTC day it was (last) closed
     reopen_count: int
     handle_seconds: int
     channel: str
@@ -93,8 +84,6 @@ class CaseFact:
     is_demo: bool
     linked: bool
     repeat: bool
-    searches: int
-    weak_searches: int
 
     @property
     def fcr(self) -> bool:
@@ -141,121 +130,99 @@ def percentile(values: list[int], p: float) -> float | None:
     return float(ordered[rank - 1])
 
 
-# -- reading the closed cases of a period ------------------------------------------------------------
+# -- the closed cases of a period ------------------------------------------------------------------
 
 
-def _case_ids(f: Filters, categories: dict[str, str]):
-    """A select of the ids of the cases closed in the period that match the filters."""
-    query = (
-        select(CaseRow.id)
-        .join(UserRow, UserRow.id == CaseRow.agent_id)
-        .where(CaseRow.status.in_(CLOSED), CaseRow.closed_at >= f.start, CaseRow.closed_at < f.end)
-    )
+def _where(f: Filters, categories: dict[str, str]) -> list:
+    """Conditions on CaseFactRow for the period and the filters."""
+    conditions = [CaseFactRow.closed_day >= f.since.isoformat(), CaseFactRow.closed_day <= f.until.isoformat()]
     if f.channel:
-        query = query.where(CaseRow.channel == f.channel)
+        conditions.append(CaseFactRow.channel == f.channel)
     if f.team:
-        query = query.where(CaseRow.escalation_team == f.team)
+        conditions.append(CaseFactRow.escalation_team == f.team)
     if f.agent_team:
-        query = query.where(UserRow.team == f.agent_team)
+        conditions.append(CaseFactRow.agent_team == f.agent_team)
     if f.category:
         wanted = sorted(a for a, c in categories.items() if c == f.category) or ["\x00none"]
-        used = select(CaseEventRow.case_id).where(
-            CaseEventRow.kind.in_(LINK_KINDS), CaseEventRow.article_id.in_(wanted)
+        conditions.append(
+            CaseFactRow.case_id.in_(select(CaseFactArticleRow.case_id).where(CaseFactArticleRow.article_id.in_(wanted)))
         )
-        resolved = select(CaseResolutionRow.case_id).where(CaseResolutionRow.article_id.in_(wanted))
-        query = query.where(or_(CaseRow.id.in_(used), CaseRow.id.in_(resolved)))
     if f.lang:
-        used = select(CaseEventRow.case_id).where(CaseEventRow.kind.in_(LINK_KINDS), CaseEventRow.lang == f.lang)
-        query = query.where(CaseRow.id.in_(used))
-    return query
+        conditions.append(
+            CaseFactRow.case_id.in_(select(CaseFactArticleRow.case_id).where(CaseFactArticleRow.lang == f.lang))
+        )
+    return conditions
 
 
-def closed_cases(engine: Engine, f: Filters, categories: dict[str, str] | None = None) -> list[CaseFact]:
-    """The facts of every case closed in the period that matches the filters, oldest closing first."""
-    categories = categories or {}
-    ids = _case_ids(f, categories)
+FCR = and_(CaseFactRow.status == "resolved", CaseFactRow.reopen_count == 0, CaseFactRow.repeat.is_(False))
+
+
+def closed_cases(
+    engine: Engine, f: Filters, categories: dict[str, str] | None = None, *, where=(), limit: int | None = None
+) -> list[CaseFact]:
+    """The facts of the cases closed in the period that match the filters, oldest closing first."""
+    query = (
+        select(
+            CaseFactRow.case_id,
+            CaseFactRow.status,
+            CaseFactRow.closed_day,
+            CaseFactRow.reopen_count,
+            CaseFactRow.handle_seconds,
+            CaseFactRow.channel,
+            CaseFactRow.escalation_team,
+            CaseFactRow.agent_team,
+            CaseFactRow.is_demo,
+            CaseFactRow.linked,
+            CaseFactRow.repeat,
+        )
+        .where(*_where(f, categories or {}), *where)
+        .order_by(CaseFactRow.closed_at, CaseFactRow.case_id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
     with db.session_scope(engine, readonly=True) as session:
-        rows = session.execute(
-            select(
-                CaseRow.id,
-                CaseRow.status,
-                CaseRow.opened_at,
-                CaseRow.closed_at,
-                CaseRow.reopen_count,
-                CaseRow.handle_seconds,
-                CaseRow.channel,
-                CaseRow.escalation_team,
-                UserRow.team,
-                CaseRow.is_demo,
-                CaseRow.customer_ref,
-            )
-            .join(UserRow, UserRow.id == CaseRow.agent_id)
-            .where(CaseRow.id.in_(ids))
-            .order_by(CaseRow.closed_at, CaseRow.id)
-        ).all()
-        linked = set(
-            session.scalars(
-                select(CaseEventRow.case_id)
-                .where(CaseEventRow.kind.in_(LINK_KINDS), CaseEventRow.case_id.in_(ids))
-                .distinct()
-            )
-        ) | set(session.scalars(select(CaseResolutionRow.case_id).where(CaseResolutionRow.case_id.in_(ids)).distinct()))
-        searches = {
-            case_id: (n, weak or 0)
-            for case_id, n, weak in session.execute(
-                select(
-                    CaseEventRow.case_id,
-                    func.count(),
-                    func.sum(case((CaseEventRow.data.like(WEAK_MARK), 1), else_=0)),
-                )
-                .where(CaseEventRow.kind == "search", CaseEventRow.case_id.in_(ids))
-                .group_by(CaseEventRow.case_id)
-            )
-        }
-        later = _openings(session, f.start, f.end + timedelta(days=repeat_days()))
-    window = timedelta(days=repeat_days())
-    facts = []
+        rows = session.execute(query).all()
+    return [
+        CaseFact(
+            r[0], r[1], date.fromisoformat(r[2]), r[3], r[4], r[5], r[6], r[7], bool(r[8]), bool(r[9]), bool(r[10])
+        )
+        for r in rows
+    ]
+
+
+def _count(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _ranked(session, conditions, key=None, join_articles: bool = False) -> dict:
+    """Per group (`key`; None: one group) the median and 90th percentile (nearest rank) of the handle
+    time, worked out by the database with window functions, so no per-case rows travel."""
+    part = [key] if key is not None else []
+    inner = select(
+        *(part and [key.label("k")]),
+        CaseFactRow.handle_seconds.label("h"),
+        func.row_number().over(partition_by=part or None, order_by=CaseFactRow.handle_seconds).label("rn"),
+        func.count().over(partition_by=part or None).label("n"),
+    ).where(*conditions)
+    if join_articles:
+        inner = inner.join(CaseFactArticleRow, CaseFactArticleRow.case_id == CaseFactRow.case_id)
+    inner = inner.subquery()
+    k = inner.c.k if key is not None else None
+    rows = session.execute(
+        select(*([k] if k is not None else []), inner.c.h, inner.c.rn, inner.c.n).where(
+            (inner.c.rn == (inner.c.n + 1) // 2)
+            | (inner.c.rn == inner.c.n // 2 + 1)
+            | (inner.c.rn == (9 * inner.c.n + 9) // 10)
+        )
+    ).all()
+    found: dict = defaultdict(dict)
     for row in rows:
-        n, weak = searches.get(row.id, (0, 0))
-        facts.append(
-            CaseFact(
-                row.id,
-                row.status,
-                row.opened_at,
-                row.closed_at,
-                row.reopen_count,
-                row.handle_seconds or 0,
-                row.channel,
-                row.escalation_team,
-                row.team,
-                bool(row.is_demo),
-                row.id in linked,
-                _repeated(later.get(row.customer_ref, ()), row.id, row.closed_at, window),
-                n,
-                int(weak),
-            )
-        )
-    return facts
-
-
-def _openings(session, start: datetime, end: datetime) -> dict[str, list[tuple[datetime, int]]]:
-    """Per customer reference, the (opened_at, id) of cases opened in [start, end), sorted."""
-    found: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    for ref, opened, case_id in session.execute(
-        select(CaseRow.customer_ref, CaseRow.opened_at, CaseRow.id).where(
-            CaseRow.opened_at >= start, CaseRow.opened_at < end
-        )
-    ):
-        found[ref].append((opened, case_id))
-    for values in found.values():
-        values.sort()
-    return found
-
-
-def _repeated(openings, case_id: int, closed_at: datetime, window: timedelta) -> bool:
-    """Another case for the same customer opened after this one closed, within the window."""
-    i = bisect.bisect_right(openings, (closed_at, 2**62))
-    return any(other != case_id and opened <= closed_at + window for opened, other in openings[i : i + 3])
+        name, (h, rn, n) = (row[0], row[1:]) if k is not None else (None, row)
+        if rn in ((n + 1) // 2, n // 2 + 1):
+            found[name].setdefault("mid", []).append(h)
+        if rn == (9 * n + 9) // 10:
+            found[name]["p90"] = float(h)
+    return {name: (sum(v["mid"]) / len(v["mid"]) if v.get("mid") else None, v.get("p90")) for name, v in found.items()}
 
 
 # -- the figures ---------------------------------------------------------------------------------------
@@ -289,12 +256,24 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def headline(engine: Engine, f: Filters, facts: list[CaseFact] | None = None, categories=None) -> Headline:
-    facts = facts if facts is not None else closed_cases(engine, f, categories)
-    closed = len(facts)
-    count = Counter(c.status for c in facts)
-    searches = sum(c.searches for c in facts)
+def headline(engine: Engine, f: Filters, categories: dict[str, str] | None = None) -> Headline:
+    conditions = _where(f, categories or {})
     with db.session_scope(engine, readonly=True) as session:
+        row = session.execute(
+            select(
+                func.count(),
+                _count(CaseFactRow.status == "resolved"),
+                _count(CaseFactRow.status == "escalated"),
+                _count(CaseFactRow.status == "unresolved"),
+                _count(FCR),
+                _count(CaseFactRow.linked.is_(True)),
+                _count(CaseFactRow.repeat.is_(True)),
+                func.sum(CaseFactRow.searches),
+                func.sum(CaseFactRow.weak_searches),
+                _count(CaseFactRow.is_demo.is_(True)),
+            ).where(*conditions)
+        ).one()
+        median, p90 = _ranked(session, conditions).get(None, (None, None))
         opened = session.scalar(
             select(func.count())
             .select_from(CaseRow)
@@ -307,25 +286,25 @@ def headline(engine: Engine, f: Filters, facts: list[CaseFact] | None = None, ca
             )
         )
         gaps = session.scalar(select(func.count()).where(ContentGapRow.at >= f.start, ContentGapRow.at < f.end))
-    handle = [c.handle_seconds for c in facts]
+    closed, resolved, escalated, unresolved, fcr, linked, repeat, searches, weak, demo = (int(v or 0) for v in row)
     return Headline(
         cases_opened=opened or 0,
         cases_closed=closed,
-        resolved=count["resolved"],
-        escalated=count["escalated"],
-        unresolved=count["unresolved"],
-        fcr_rate=_share(sum(c.fcr for c in facts), closed),
-        l1_resolution_rate=_share(count["resolved"], closed),
-        escalation_rate=_share(count["escalated"], closed),
-        unresolved_rate=_share(count["unresolved"], closed),
-        link_rate=_share(sum(c.linked for c in facts), closed),
-        repeat_contact_rate=_share(sum(c.repeat for c in facts), closed),
-        median_handle_seconds=float(statistics.median(handle)) if handle else None,
-        p90_handle_seconds=percentile(handle, 90),
+        resolved=resolved,
+        escalated=escalated,
+        unresolved=unresolved,
+        fcr_rate=_share(fcr, closed),
+        l1_resolution_rate=_share(resolved, closed),
+        escalation_rate=_share(escalated, closed),
+        unresolved_rate=_share(unresolved, closed),
+        link_rate=_share(linked, closed),
+        repeat_contact_rate=_share(repeat, closed),
+        median_handle_seconds=median,
+        p90_handle_seconds=p90,
         searches_per_case=_share(searches, closed),
-        weak_search_share=_share(sum(c.weak_searches for c in facts), searches),
+        weak_search_share=_share(weak, searches),
         content_gap_searches=gaps or 0,
-        demo_cases=sum(c.is_demo for c in facts),
+        demo_cases=demo,
     )
 
 
@@ -345,47 +324,26 @@ class ArticleFigures:
     repeat: Rate = field(compare=False)
 
 
-Links = dict[int, set[str]]
-
-
-def _links(
-    engine: Engine, f: Filters, categories
-) -> tuple[dict[int, set[str]], dict[int, set[str]], dict[int, set[str]]]:
-    """Per closed case of the period: articles opened, articles used (opened or ticked), articles resolving it."""
-    ids = _case_ids(f, categories or {})
-    opened, used, resolving = defaultdict(set), defaultdict(set), defaultdict(set)
-    with db.session_scope(engine, readonly=True) as session:
-        for case_id, article_id, kind in session.execute(
-            select(CaseEventRow.case_id, CaseEventRow.article_id, CaseEventRow.kind)
-            .where(CaseEventRow.kind.in_(LINK_KINDS), CaseEventRow.case_id.in_(ids))
-            .distinct()
-        ):
-            used[case_id].add(article_id)
-            if kind == "article_opened":
-                opened[case_id].add(article_id)
-        for case_id, article_id in session.execute(
-            select(CaseResolutionRow.case_id, CaseResolutionRow.article_id).where(CaseResolutionRow.case_id.in_(ids))
-        ):
-            resolving[case_id].add(article_id)
-            used[case_id].add(article_id)
-    return opened, used, resolving
-
-
-def used_articles(engine: Engine, f: Filters, categories=None) -> Links:
-    """Per closed case of the period: the articles it used (opened, ticked or resolved by)."""
-    return _links(engine, f, categories)[1]
-
-
-def per_article(engine: Engine, f: Filters, facts: list[CaseFact], categories=None) -> list[ArticleFigures]:
+def per_article(engine: Engine, f: Filters, categories: dict[str, str] | None = None) -> list[ArticleFigures]:
     """Per article, over the closed cases of the period that used it; most used first."""
-    opened, used, resolving = _links(engine, f, categories)
-    by_id = {c.id: c for c in facts}
-    cases_of: dict[str, list[CaseFact]] = defaultdict(list)
-    for case_id, articles in used.items():
-        if case_id in by_id:
-            for article_id in articles:
-                cases_of[article_id].append(by_id[case_id])
+    conditions = _where(f, categories or {})
+    a = CaseFactArticleRow
     with db.session_scope(engine, readonly=True) as session:
+        rows = session.execute(
+            select(
+                a.article_id,
+                func.count(),
+                _count(a.opened.is_(True)),
+                _count(and_(a.resolved.is_(True), CaseFactRow.status == "resolved")),
+                _count(CaseFactRow.status == "escalated"),
+                _count(CaseFactRow.status == "unresolved"),
+                _count(CaseFactRow.repeat.is_(True)),
+            )
+            .join(CaseFactRow, CaseFactRow.case_id == a.case_id)
+            .where(*conditions)
+            .group_by(a.article_id)
+        ).all()
+        medians = _ranked(session, conditions, a.article_id, join_articles=True)
         flags = dict(
             session.execute(
                 select(ArticleFlagRow.article_id, func.count())
@@ -394,29 +352,30 @@ def per_article(engine: Engine, f: Filters, facts: list[CaseFact], categories=No
             ).all()
         )
     found = []
-    for article_id, cases in cases_of.items():
-        n = len(cases)
-        resolved_with = sum(1 for c in cases if c.status == "resolved" and article_id in resolving.get(c.id, ()))
-        escalated = sum(c.status == "escalated" for c in cases)
-        unresolved = sum(c.status == "unresolved" for c in cases)
-        repeats = sum(c.repeat for c in cases)
+    for article_id, used, opened, resolved_with, escalated, unresolved, repeats in rows:
+        used, resolved_with, escalated, repeats = (
+            int(used),
+            int(resolved_with or 0),
+            int(escalated or 0),
+            int(repeats or 0),
+        )
         found.append(
             ArticleFigures(
                 article_id,
-                n,
-                sum(1 for c in cases if article_id in opened.get(c.id, ())),
+                used,
+                int(opened or 0),
                 resolved_with,
                 escalated,
-                unresolved,
+                int(unresolved or 0),
                 repeats,
-                float(statistics.median([c.handle_seconds for c in cases])) if cases else None,
+                medians.get(article_id, (None, None))[0],
                 flags.get(article_id, 0),
-                Rate(resolved_with, n),
-                Rate(escalated, n),
-                Rate(repeats, n),
+                Rate(resolved_with, used),
+                Rate(escalated, used),
+                Rate(repeats, used),
             )
         )
-    return sorted(found, key=lambda a: (-a.used, a.article_id))
+    return sorted(found, key=lambda x: (-x.used, x.article_id))
 
 
 @dataclass(frozen=True)
@@ -429,29 +388,27 @@ class StepFigures:
     highlight: bool = False  # the step of this article after which most escalations happen
 
 
-def per_step(engine: Engine, f: Filters, facts: list[CaseFact], categories=None) -> dict[str, list[StepFigures]]:
+def per_step(engine: Engine, f: Filters, categories: dict[str, str] | None = None) -> dict[str, list[StepFigures]]:
     """For each article, how often each step was the last one ticked before the case ended, by outcome."""
-    ids = _case_ids(f, categories or {})
-    status = {c.id: c.status for c in facts}
-    last = (
-        select(CaseEventRow.case_id.label("case_id"), func.max(CaseEventRow.id).label("last_id"))
-        .where(CaseEventRow.kind == "step_ticked", CaseEventRow.case_id.in_(ids))
-        .group_by(CaseEventRow.case_id)
-        .subquery()
-    )
+    conditions = _where(f, categories or {})
     with db.session_scope(engine, readonly=True) as session:
         rows = session.execute(
-            select(CaseEventRow.case_id, CaseEventRow.article_id, CaseEventRow.step_number).join(
-                last, CaseEventRow.id == last.c.last_id
+            select(
+                CaseFactRow.last_step_article,
+                CaseFactRow.last_step,
+                _count(CaseFactRow.status == "resolved"),
+                _count(CaseFactRow.status == "escalated"),
+                _count(CaseFactRow.status == "unresolved"),
             )
+            .where(*conditions, CaseFactRow.last_step.is_not(None))
+            .group_by(CaseFactRow.last_step_article, CaseFactRow.last_step)
+            .order_by(CaseFactRow.last_step_article, CaseFactRow.last_step)
         ).all()
-    counts: dict[tuple[str, int], Counter] = defaultdict(Counter)
-    for case_id, article_id, step in rows:
-        if case_id in status:
-            counts[(article_id, step)][status[case_id]] += 1
     by_article: dict[str, list[StepFigures]] = defaultdict(list)
-    for (article_id, step), c in sorted(counts.items()):
-        by_article[article_id].append(StepFigures(article_id, step, c["resolved"], c["escalated"], c["unresolved"]))
+    for article_id, step, resolved, escalated, unresolved in rows:
+        by_article[article_id].append(
+            StepFigures(article_id, step, int(resolved or 0), int(escalated or 0), int(unresolved or 0))
+        )
     for article_id, steps in by_article.items():
         top = max(steps, key=lambda s: (s.escalated, -s.step))
         if top.escalated:
@@ -469,41 +426,106 @@ class GroupFigures:
     median_handle_seconds: float | None
 
 
-def _group(name, cases: list[CaseFact]) -> GroupFigures:
-    n = len(cases)
-    return GroupFigures(
-        name,
-        n,
-        Rate(sum(c.status == "resolved" for c in cases), n),
-        Rate(sum(c.status == "escalated" for c in cases), n),
-        Rate(sum(c.fcr for c in cases), n),
-        float(statistics.median([c.handle_seconds for c in cases])) if cases else None,
-    )
+def _groups(engine: Engine, f: Filters, categories, key, join_articles: bool = False) -> list[GroupFigures]:
+    conditions = _where(f, categories or {})
+    with db.session_scope(engine, readonly=True) as session:
+        query = select(
+            key,
+            func.count(),
+            _count(CaseFactRow.status == "resolved"),
+            _count(CaseFactRow.status == "escalated"),
+            _count(FCR),
+        ).where(*conditions)
+        if join_articles:
+            query = query.join(CaseFactArticleRow, CaseFactArticleRow.case_id == CaseFactRow.case_id)
+        rows = session.execute(query.group_by(key)).all()
+        medians = _ranked(session, conditions, key, join_articles=join_articles)
+    found = [
+        GroupFigures(
+            name,
+            int(n),
+            Rate(int(r or 0), int(n)),
+            Rate(int(e or 0), int(n)),
+            Rate(int(fcr or 0), int(n)),
+            medians.get(name, (None, None))[0],
+        )
+        for name, n, r, e, fcr in rows
+    ]
+    return sorted(found, key=lambda g: (-g.closed, g.name or ""))
 
 
-def per_agent_team(facts: list[CaseFact]) -> list[GroupFigures]:
+def per_agent_team(engine: Engine, f: Filters, categories: dict[str, str] | None = None) -> list[GroupFigures]:
     """Per agent team (never per named agent)."""
-    groups: dict[str | None, list[CaseFact]] = defaultdict(list)
-    for c in facts:
-        groups[c.agent_team].append(c)
-    return sorted((_group(k, v) for k, v in groups.items()), key=lambda g: (-g.closed, g.name or ""))
+    return _groups(engine, f, categories, CaseFactRow.agent_team)
 
 
-def per_escalation_team(facts: list[CaseFact]) -> list[tuple[str, int, float]]:
+def per_escalation_team(
+    engine: Engine, f: Filters, categories: dict[str, str] | None = None
+) -> list[tuple[str, int, float]]:
     """(team, escalations, share of all closed cases), most escalations first."""
-    closed = len(facts)
-    teams = Counter(c.escalation_team for c in facts if c.status == "escalated")
-    return [(team, n, n / closed) for team, n in teams.most_common()] if closed else []
+    conditions = _where(f, categories or {})
+    with db.session_scope(engine, readonly=True) as session:
+        closed = session.scalar(select(func.count()).select_from(CaseFactRow).where(*conditions)) or 0
+        rows = session.execute(
+            select(CaseFactRow.escalation_team, func.count())
+            .where(*conditions, CaseFactRow.status == "escalated")
+            .group_by(CaseFactRow.escalation_team)
+        ).all()
+    rows = sorted(rows, key=lambda r: (-r[1], r[0] or ""))
+    return [(team, int(n), n / closed) for team, n in rows] if closed else []
 
 
-def per_category(facts: list[CaseFact], used: dict[int, set[str]], categories: dict[str, str]) -> list[GroupFigures]:
+def per_category(engine: Engine, f: Filters, categories: dict[str, str]) -> list[GroupFigures]:
     """Per category of the articles a case used (a case using two categories counts in both; none: 'none')."""
-    groups: dict[str, list[CaseFact]] = defaultdict(list)
-    for c in facts:
-        cats = {categories.get(a, "none") for a in used.get(c.id, ())} or {"none"}
-        for cat in cats:
-            groups[cat].append(c)
-    return sorted((_group(k, v) for k, v in groups.items()), key=lambda g: (-g.closed, g.name or ""))
+    conditions = _where(f, categories or {})
+    names = sorted(set(categories.values()))
+    category = (
+        case(
+            *[
+                (CaseFactArticleRow.article_id.in_(sorted(a for a, c in categories.items() if c == n)), n)
+                for n in names
+            ],
+            else_="none",
+        )
+        if names
+        else literal("none")
+    )
+    pairs = (
+        select(CaseFactArticleRow.case_id.label("case_id"), category.label("cat"))
+        .join(CaseFactRow, CaseFactRow.case_id == CaseFactArticleRow.case_id)
+        .where(*conditions)
+        .distinct()
+        .subquery()
+    )
+    found = []
+    with db.session_scope(engine, readonly=True) as session:
+        rows = session.execute(
+            select(
+                pairs.c.cat,
+                func.count(),
+                _count(CaseFactRow.status == "resolved"),
+                _count(CaseFactRow.status == "escalated"),
+                _count(FCR),
+            )
+            .join(CaseFactRow, CaseFactRow.case_id == pairs.c.case_id)
+            .group_by(pairs.c.cat)
+        ).all()
+        unlinked = session.execute(
+            select(
+                func.count(),
+                _count(CaseFactRow.status == "resolved"),
+                _count(CaseFactRow.status == "escalated"),
+                _count(FCR),
+            ).where(*conditions, CaseFactRow.linked.is_(False))
+        ).one()
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for name, n, r, e, fcr in [*rows, ("none", *unlinked)]:
+        for i, value in enumerate((n, r, e, fcr)):
+            totals[name][i] += int(value or 0)
+    for name, (n, r, e, fcr) in totals.items():
+        if n:
+            found.append(GroupFigures(name, n, Rate(r, n), Rate(e, n), Rate(fcr, n), None))
+    return sorted(found, key=lambda g: (-g.closed, g.name or ""))
 
 
 @dataclass(frozen=True)
@@ -515,22 +537,31 @@ class Week:
     link_rate: float | None
 
 
-def weekly(facts: list[CaseFact], f: Filters) -> list[Week]:
+def weekly(engine: Engine, f: Filters, categories: dict[str, str] | None = None) -> list[Week]:
     """Per week (Monday to Sunday) of the period: cases closed, FCR, escalation rate, link rate."""
+    conditions = _where(f, categories or {})
+    with db.session_scope(engine, readonly=True) as session:
+        days = session.execute(
+            select(
+                CaseFactRow.closed_day,
+                func.count(),
+                _count(FCR),
+                _count(CaseFactRow.status == "escalated"),
+                _count(CaseFactRow.linked.is_(True)),
+            )
+            .where(*conditions)
+            .group_by(CaseFactRow.closed_day)
+        ).all()
     first = f.since - timedelta(days=f.since.weekday())
-    weeks: dict[date, list[CaseFact]] = {first + timedelta(weeks=n): [] for n in range((f.until - first).days // 7 + 1)}
-    for c in facts:
-        day = c.closed_at.date()
-        weeks.setdefault(day - timedelta(days=day.weekday()), []).append(c)
+    weeks = {first + timedelta(weeks=n): [0, 0, 0, 0] for n in range((f.until - first).days // 7 + 1)}
+    for day, n, fcr, escalated, linked in days:
+        d = date.fromisoformat(day)
+        totals = weeks.setdefault(d - timedelta(days=d.weekday()), [0, 0, 0, 0])
+        for i, value in enumerate((n, fcr, escalated, linked)):
+            totals[i] += int(value or 0)
     return [
-        Week(
-            start,
-            len(cases),
-            _share(sum(c.fcr for c in cases), len(cases)),
-            _share(sum(c.status == "escalated" for c in cases), len(cases)),
-            _share(sum(c.linked for c in cases), len(cases)),
-        )
-        for start, cases in sorted(weeks.items())
+        Week(start, n, _share(fcr, n), _share(escalated, n), _share(linked, n))
+        for start, (n, fcr, escalated, linked) in sorted(weeks.items())
     ]
 
 
@@ -546,27 +577,43 @@ def top_gap_queries(engine: Engine, f: Filters, limit: int = 10) -> list[tuple[s
     return counts.most_common(limit)
 
 
+DRILL = {
+    "closed": (),
+    "resolved": (CaseFactRow.status == "resolved",),
+    "escalated": (CaseFactRow.status == "escalated",),
+    "unresolved": (CaseFactRow.status == "unresolved",),
+    "fcr": (FCR,),
+    "repeat": (CaseFactRow.repeat.is_(True),),
+    "linked": (CaseFactRow.linked.is_(True),),
+    "unlinked": (CaseFactRow.linked.is_(False),),
+}
+
+
 def drill_down(
-    engine: Engine, f: Filters, metric: str, categories=None, *, article: str | None = None
+    engine: Engine, f: Filters, metric: str, categories=None, *, article: str | None = None, limit: int | None = None
 ) -> list[CaseFact]:
     """The cases behind a figure: closed, resolved, escalated, unresolved, fcr, repeat, linked, unlinked."""
-    facts = closed_cases(engine, f, categories)
+    if metric not in DRILL:
+        raise InvalidInput("metric", f"Choose one of {', '.join(DRILL)}.")
+    where = list(DRILL[metric])
     if article is not None:
-        _, used, _ = _links(engine, f, categories)
-        facts = [c for c in facts if article in used.get(c.id, ())]
-    tests = {
-        "closed": lambda c: True,
-        "resolved": lambda c: c.status == "resolved",
-        "escalated": lambda c: c.status == "escalated",
-        "unresolved": lambda c: c.status == "unresolved",
-        "fcr": lambda c: c.fcr,
-        "repeat": lambda c: c.repeat,
-        "linked": lambda c: c.linked,
-        "unlinked": lambda c: not c.linked,
-    }
-    if metric not in tests:
-        raise InvalidInput("metric", f"Choose one of {', '.join(tests)}.")
-    return [c for c in facts if tests[metric](c)]
+        where.append(
+            CaseFactRow.case_id.in_(select(CaseFactArticleRow.case_id).where(CaseFactArticleRow.article_id == article))
+        )
+    return closed_cases(engine, f, categories, where=where, limit=limit)
+
+
+def count_cases(engine: Engine, f: Filters, metric: str, categories=None, *, article: str | None = None) -> int:
+    where = list(DRILL.get(metric, ()))
+    if article is not None:
+        where.append(
+            CaseFactRow.case_id.in_(select(CaseFactArticleRow.case_id).where(CaseFactArticleRow.article_id == article))
+        )
+    with db.session_scope(engine, readonly=True) as session:
+        return (
+            session.scalar(select(func.count()).select_from(CaseFactRow).where(*_where(f, categories or {}), *where))
+            or 0
+        )
 
 
 @dataclass
@@ -583,21 +630,18 @@ class Report:
     gap_queries: list[tuple[str, int]]
 
 
-def report(engine: Engine, f: Filters, categories: dict[str, str] | None = None) -> Report:
-    """Every section of the analytics page for the period."""
+def report(engine: Engine, f: Filters, categories: dict[str, str] | None = None, *, articles: bool = True) -> Report:
+    """Every section of the analytics page for the period (`articles=False`: without the per-article part)."""
     categories = categories or {}
-    facts = closed_cases(engine, f, categories)
-    previous = f.previous()
-    _, used, _ = _links(engine, f, categories)
     return Report(
         f,
-        headline(engine, f, facts, categories),
-        headline(engine, previous, closed_cases(engine, previous, categories), categories),
-        per_article(engine, f, facts, categories),
-        per_step(engine, f, facts, categories),
-        per_agent_team(facts),
-        per_escalation_team(facts),
-        per_category(facts, used, categories),
-        weekly(facts, f),
+        headline(engine, f, categories),
+        headline(engine, f.previous(), categories),
+        per_article(engine, f, categories) if articles else [],
+        per_step(engine, f, categories) if articles else {},
+        per_agent_team(engine, f, categories),
+        per_escalation_team(engine, f, categories),
+        per_category(engine, f, categories),
+        weekly(engine, f, categories),
         top_gap_queries(engine, f),
     )

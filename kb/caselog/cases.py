@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kb.caselog import facts
 from kb.caselog.revisions import check_version, remember
 from kb.content.articles import Article
 from kb.errors import CaseClosed, InvalidInput, NotFound
@@ -245,6 +246,7 @@ def open_case(
             session.add(row)
             session.flush()
             _event(session, row.id, agent_id, "opened", now)
+            facts.customer_returned(session, row)
             return _case(session, row)
     except IntegrityError:
         if request_id is None:
@@ -492,6 +494,7 @@ def resolve_case(
             text=note or None,
             data={"article_ids": ids, **({"revisions": known} if known else {})},
         )
+        facts.record(session, row)
         return _case(session, row)
 
 
@@ -529,6 +532,7 @@ def escalate_case(
         _close(session, row, "escalated", now)
         row.escalation_team, row.escalation_reason = team, reason
         _event(session, case_id, actor_id, "escalated", now, text=reason, data={"team": team})
+        facts.record(session, row)
         if outbox is not None:
             session.flush()
             outbox(session, case_id)
@@ -545,6 +549,7 @@ def close_unresolved(engine: Engine, case_id: int, actor_id: int, reason: str) -
         _close(session, row, "unresolved", now)
         row.outcome_note = reason
         _event(session, case_id, actor_id, "unresolved", now, text=reason)
+        facts.record(session, row)
         return _case(session, row)
 
 
@@ -579,6 +584,7 @@ def reopen_case(engine: Engine, case_id: int, actor_id: int, reason: str) -> Cas
             )
         )
         session.execute(delete(CaseResolutionRow).where(CaseResolutionRow.case_id == case_id))
+        facts.forget(session, case_id)
         row.status, row.closed_at, row.handle_seconds = "open", None, None
         row.escalation_team = row.escalation_reason = row.outcome_note = None
         row.reopen_count += 1

@@ -8,11 +8,26 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kb.cli import content, editorial, retention, search, users, web  # noqa: F401 - importing registers the commands
+from kb.cli import analytics, content, editorial, retention, search, users, web  # noqa: F401 - importing registers the commands
 from kb.cli.registry import COMMANDS
 from kb.errors import KBError
 
-ORDER = ("index", "search", "start", "serve", "import", "export", "user", "purge", "show", "lint", "eval", "bench")
+ORDER = (
+    "index",
+    "search",
+    "start",
+    "serve",
+    "import",
+    "export",
+    "report",
+    "demo",
+    "user",
+    "purge",
+    "show",
+    "lint",
+    "eval",
+    "bench",
+)
 
 
 def parser() -> argparse.ArgumentParser:

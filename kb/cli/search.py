@@ -203,7 +203,12 @@ def cmd_eval(args) -> int:
 
 
 def _bench_arguments(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "target", nargs="?", choices=["search", "analytics"], default="search", help="what to measure (default search)"
+    )
     sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.add_argument("--cases", type=int, default=100_000, help="analytics: cases to generate (default 100000)")
+    sp.add_argument("--database-url", help="analytics: a database to fill (default: a throw-away SQLite file)")
     sp.add_argument("--synthetic", type=int, default=10000, help="articles in the synthetic KB")
     sp.add_argument("--runs", type=int, default=200, help="timed searches per mode")
     sp.add_argument(
@@ -215,13 +220,22 @@ def _bench_arguments(sp: argparse.ArgumentParser) -> None:
 
 @command(
     "bench",
-    "measure search latency, embedding time, build throughput and re-index time",
-    "kb bench --json",
+    "measure search latency, embedding time, build throughput and re-index time; or the analytics",
+    "kb bench analytics --cases 100000 --json",
     _bench_arguments,
     INDEX_PATHS,
 )
 def cmd_bench(args) -> int:
     from kb.search.bench import run_bench
+
+    if args.target == "analytics":
+        from kb.analytics.bench import run_analytics_bench
+
+        results = run_analytics_bench(
+            args.cases, args.database_url, runs=5, log=None if args.json else lambda s: print(s, file=sys.stderr)
+        )
+        print(json.dumps(results, indent=2))
+        return 0
 
     if args.under_load:
         from kb.search.load import run_under_load

@@ -147,6 +147,7 @@ class CaseRow(Base):
         Index(None, "status", "opened_at"),
         Index("uq_cases_agent_id_request_id", "agent_id", "request_id", unique=True),
         Index(None, "closed_at"),
+        Index(None, "opened_at"),
         Index(None, "customer_ref", "opened_at"),
     )
 
@@ -166,6 +167,45 @@ class CaseRow(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     request_id: Mapped[str | None] = mapped_column(String(64))  # the page's id for this open-case request
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # written by `kb demo`
+
+
+class CaseFactRow(Base):
+    """One closed case, summarised for analytics (kb.caselog.facts): kept up to date when the case is
+    closed or reopened and when the same customer calls again. No customer data: the counts stay
+    when retention purges the case's texts."""
+
+    __tablename__ = "case_facts"
+    __table_args__ = (Index(None, "closed_day"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD in UTC
+    status: Mapped[str] = mapped_column(String(16))
+    reopen_count: Mapped[int] = mapped_column(Integer)
+    handle_seconds: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    escalation_team: Mapped[str | None] = mapped_column(String(64))
+    agent_team: Mapped[str | None] = mapped_column(String(64))
+    is_demo: Mapped[bool] = mapped_column(Boolean)
+    linked: Mapped[bool] = mapped_column(Boolean)
+    repeat: Mapped[bool] = mapped_column(Boolean)
+    searches: Mapped[int] = mapped_column(Integer)
+    weak_searches: Mapped[int] = mapped_column(Integer)
+    last_step_article: Mapped[str | None] = mapped_column(String(200))
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class CaseFactArticleRow(Base):
+    """An article a closed case used (opened, ticked a step of, or was resolved by)."""
+
+    __tablename__ = "case_fact_articles"
+    __table_args__ = (Index(None, "article_id"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_facts.case_id"), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    lang: Mapped[str | None] = mapped_column(String(2))
+    opened: Mapped[bool] = mapped_column(Boolean)
+    resolved: Mapped[bool] = mapped_column(Boolean)
 
 
 class CaseEventRow(Base):
