@@ -6,15 +6,16 @@ every check applies and the rows look exactly like real ones, except that each c
 `is_demo = True` and a customer reference starting with "DEMO-". The timestamps come from a
 simulated clock: `kb.store.engine.utcnow` is replaced for the duration of the run. For speed the
 library's transactions run as savepoints of one transaction per 100 cases (`session_scope` is
-replaced too, for this engine only). So run it from the command line (`kb demo`), never inside a
-process that serves real requests at the same time. If it fails half-way, the batches written so
-far stay: `kb demo --remove` clears them.
+replaced too, for this engine only; on SQLite other writers wait for a batch, about a second).
+So run it from the command line (`kb demo`), never inside a process that serves real requests at
+the same time. If it fails half-way, the batches written so far stay: `kb demo --remove` clears
+them.
 
 The history is made by twelve demo agents (`demo-agent-01` ... `demo-agent-12`, role agent, in the
 teams helpdesk-a, helpdesk-b and chat-desk; reused when they exist). Contacts arrive over the last
 `days` days, weighted towards office hours and weekdays (Europe/Amsterdam), with two short outage
 peaks; a few call drivers are frequent and the rest form a long tail. Phone is the most common
-channel, then chat, then e-mail. About three in four cases are resolved, one in six escalated,
+channel, then chat, then e-mail. About three in four cases are resolved, one in five escalated,
 one in twelve closed as unresolved / callback; some customers contact the helpdesk again within a
 few days, a few cases are reopened. Everything is drawn from `random.Random(seed)`: the same seed
 and the same end time (`now`) give the same history.
@@ -1059,6 +1060,8 @@ def generate(
         raise InvalidInput("cases", f"The number of demo cases must be a whole number from 1 to {MAX_CASES}.")
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise InvalidInput("days", f"The number of days must be a whole number from 1 to {MAX_DAYS}.")
+    if now is not None and (not isinstance(now, datetime) or now.utcoffset() is None):
+        raise InvalidInput("now", "The end of the demo history must be a timezone-aware datetime.")
     rng = random.Random(seed)
     catalog = _Catalog(articles, rng)
     if has_real_cases(engine):

@@ -42,7 +42,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_facts")),
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_facts_case_id_cases")),
     )
-    op.create_index(op.f("ix_case_facts_closed_day"), "case_facts", ["closed_day"])
+    op.create_index(
+        "ix_case_facts_covering",
+        "case_facts",
+        [
+            "closed_day",
+            "status",
+            "agent_team",
+            "escalation_team",
+            "channel",
+            "handle_seconds",
+            "linked",
+            "repeat",
+            "reopen_count",
+            "searches",
+            "weak_searches",
+            "is_demo",
+            "case_id",
+        ],
+    )
     op.create_index(op.f("ix_cases_opened_at"), "cases", ["opened_at"])
     op.create_table(
         "case_fact_articles",
@@ -68,5 +86,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_case_fact_articles_article_id"), table_name="case_fact_articles")
     op.drop_table("case_fact_articles")
     op.drop_index(op.f("ix_cases_opened_at"), table_name="cases")
-    op.drop_index(op.f("ix_case_facts_closed_day"), table_name="case_facts")
+    op.drop_index("ix_case_facts_covering", table_name="case_facts")
     op.drop_table("case_facts")
