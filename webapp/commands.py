@@ -32,7 +32,9 @@ def start(args) -> int:
     server = local_server(app, "127.0.0.1", args.port)  # a taken port stops us before passwords are shown
     app.extensions["kb_notifier"].start()  # the hand-off sender runs from the start
     app.extensions["kb_index_sync"].start()  # editors' publications become searchable here
-    print(_login_help(ensure_demo_users(app.extensions["kb"].engine)))
+    demo_users = ensure_demo_users(app.extensions["kb"].engine)  # before the demo history adds its agents
+    _demo_history(args, engine)
+    print(_login_help(demo_users))
     print(
         f"Firstline KB is running: open http://127.0.0.1:{args.port}/ in a browser and sign in (Ctrl-C stops it).",
         flush=True,
@@ -57,6 +59,28 @@ def _login_help(demo: list[tuple[str, str, str]]) -> str:
         "(`kb user disable demo-agent`)."
     )
     return "\n".join(lines)
+
+
+def _demo_history(args, engine) -> None:
+    """A database without any case gets a demo history (kb demo), so the analytics show something."""
+    from sqlalchemy import func, select
+
+    from kb.analytics.demo import generate
+    from kb.content.articles import load_articles
+    from kb.store import engine as db
+    from kb.store.tables import CaseRow
+
+    wanted = getattr(args, "demo_cases", 0) or 0
+    with db.session_scope(engine, readonly=True) as session:
+        if wanted <= 0 or session.scalar(select(func.count()).select_from(CaseRow)):
+            return
+    print(f"the database has no cases: writing a demo history of {wanted} cases (kb demo --remove deletes it) ...")
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rdemo: {done}/{total} cases", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    report = generate(engine, load_articles(articles_dir(args)), cases=wanted, days=90, seed=1, progress=progress)
+    print(f"demo history: {report.cases} cases over 90 days, marked as demo data")
 
 
 def _seed(args, engine):

@@ -31,6 +31,12 @@ def _web(name: str):
 
 def _start_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    sp.add_argument(
+        "--demo-cases",
+        type=int,
+        default=5000,
+        help="on a database without cases, write this many demo cases so analytics show something (0: none)",
+    )
 
 
 def _serve_arguments(sp: argparse.ArgumentParser) -> None:
@@ -41,7 +47,7 @@ def _serve_arguments(sp: argparse.ArgumentParser) -> None:
 
 @command(
     "start",
-    "first run on one machine: build the index, prepare the database, start the web app",
+    "first run on one machine: database, articles, index, demo history when empty, then the web app",
     "kb start --port 5000",
     _start_arguments,
     WEB_PATHS,

@@ -78,7 +78,22 @@ def test_eval_with_bad_file_reports_lines_not_traceback(tmp_path):
 
 
 def test_parser_knows_all_commands():
-    assert set(COMMANDS) == {"index", "search", "start", "serve", "user", "purge", "show", "lint", "eval", "bench"}
+    assert set(COMMANDS) == {
+        "index",
+        "search",
+        "start",
+        "serve",
+        "import",
+        "export",
+        "report",
+        "demo",
+        "user",
+        "purge",
+        "show",
+        "lint",
+        "eval",
+        "bench",
+    }
     assert parser().parse_args(["search", "x", "-k", "3", "--json"]).k == 3
 
 

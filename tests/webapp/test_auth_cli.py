@@ -113,10 +113,15 @@ def test_start_prepares_everything_and_serves_on_localhost(kb_env, capsys, monke
 
     monkeypatch.setattr(webapp.server, "local_server", Server)
     articles = write_kb(kb_env.path / "articles")
-    args = ("start", "--articles", str(articles), "--index", str(kb_env.path / "index"), "--port", "5077")
+    args = (
+        "start",
+        *("--articles", str(articles), "--index", str(kb_env.path / "index")),
+        *("--port", "5077", "--demo-cases", "20"),
+    )
 
     code, out, _ = run(capsys, *args)
     assert code == 0
+    assert "writing a demo history of 20 cases" in out and "demo history: 20 cases" in out
     secret = kb_env.path / "instance" / "secret_key"
     assert len(secret.read_text()) == 64 and stat.S_IMODE(secret.stat().st_mode) == 0o600
     demo = dict(re.findall(r"^  (demo-admin)\s+(\S+)\s+\(admin\)$", out, re.M))
@@ -134,6 +139,7 @@ def test_start_prepares_everything_and_serves_on_localhost(kb_env, capsys, monke
     key = secret.read_text()
     code, again, _ = run(capsys, *args)  # a second start keeps the users and the key
     assert code == 0 and "demo-" not in again and "Sign in with your user name and password" in again
+    assert "writing a demo history" not in again  # the database has cases now
     assert len(served) == 2 and secret.read_text() == key
 
 
