@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request
-from flask_babel import format_decimal, format_percent, gettext, lazy_gettext
+from flask_babel import format_date, format_decimal, format_percent, gettext, lazy_gettext
 
 from kb.analytics import metrics as m
 from kb.analytics.export import to_csv, to_json
@@ -220,7 +220,11 @@ def dashboard():
             }
         )
     weeks = report.weeks
-    labels = [w.start.strftime("%d-%m") for w in weeks]
+    labels = [format_date(w.start, "d MMM") for w in weeks]
+
+    def axis(value: float, percent: bool) -> str:
+        return format_percent(value, "#,##0%") if percent else format_decimal(round(value))
+
     trend = line_chart(
         "trend-rates",
         gettext("Weekly rates"),
@@ -233,6 +237,7 @@ def dashboard():
             Series(str(NAMES["escalation_rate"]), [w.escalation_rate for w in weeks], "series-2"),
             Series(str(NAMES["link_rate"]), [w.link_rate for w in weeks], "series-3"),
         ],
+        number=axis,
     )
     volume = line_chart(
         "trend-cases",
@@ -241,6 +246,7 @@ def dashboard():
         labels,
         [Series(str(NAMES["cases_closed"]), [float(w.closed) for w in weeks], "series-1")],
         percent=False,
+        number=axis,
     )
     teams_chart = bar_chart(
         "escalation-teams",

@@ -23,9 +23,17 @@ class Series:
 
 
 def line_chart(
-    chart_id: str, title: str, description: str, labels: list[str], series: list[Series], *, percent: bool = True
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: list[str],
+    series: list[Series],
+    *,
+    percent: bool = True,
+    number=None,
 ) -> Markup:
-    """Lines over the labels (weeks); y from 0 to 100 % (percent) or to the largest value."""
+    """Lines over the labels (weeks); y from 0 to 100 % (percent) or to the largest value.
+    `number(value, percent)` formats the axis labels in the user's language."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = 1.0 if percent else max([v for s in series for v in s.values if v is not None] + [1])
     n = max(len(labels), 1)
@@ -44,7 +52,10 @@ def line_chart(
     ]
     for k in range(5):  # grid lines and y labels
         value = top * k / 4
-        label = f"{round(value * 100)}%" if percent else f"{value:.0f}"
+        if number is not None:
+            label = number(value, percent)
+        else:
+            label = f"{round(value * 100)}%" if percent else f"{value:.0f}"
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}"/>'
             f'<text class="axis" x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{escape(label)}</text>'
