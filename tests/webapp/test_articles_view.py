@@ -186,6 +186,7 @@ def test_an_edited_article_is_shown_once_published(client_for, articles):
     client = client_for()
     old = page(client, "/articles/router-restart?lang=en")
     write(articles, "router-restart", "en", "Restart the router, the new way", symptoms=("a", "b", "c", "d"))
+
     def without_tokens(html: str) -> str:  # a CSRF token carries its time: two renders may differ in it
         return re.sub(r'(csrf-token" content|name="csrf_token" value)="[^"]+"', r"\1", html)
 
