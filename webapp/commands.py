@@ -91,24 +91,27 @@ def _seed(args, engine):
 
 def _build_in_child(args) -> None:
     """Bring this server's index up to date with the database before the workers start, in a child
-    process with every core (the master never loads the model: workers load theirs after the fork)."""
-    import multiprocessing
+    process with every core that then exits (the master never loads the model: workers load theirs
+    after the fork, and no helper process of the master outlives the build)."""
+    import subprocess
 
-    child = multiprocessing.get_context("spawn").Process(target=_build_from_database, args=(args,))
-    child.start()
-    child.join()
-    if child.exitcode != 0:
+    code = "import sys; from webapp.commands import build_from_database; build_from_database(*sys.argv[1:])"
+    argv = [str(articles_dir(args)), str(index_dir(args)), getattr(args, "model", None) or ""]
+    if subprocess.run([sys.executable, "-c", code, *argv], check=False).returncode != 0:
         print("warning: the index could not be built now; the workers build it when they start", file=sys.stderr)
 
 
-def _build_from_database(args) -> None:
+def build_from_database(articles: str, index: str, model: str = "") -> None:
+    import argparse
+
     from kb.cli.editorial import seed_and_build
     from kb.cli.registry import database_url
     from kb.search.embedding import INDEX, load_embedder
     from kb.store.engine import make_engine
 
+    args = argparse.Namespace(articles=articles, index=index, model=model or None)
     engine = make_engine(database_url())
-    _, report = seed_and_build(args, engine, load_embedder(getattr(args, "model", None), purpose=INDEX))
+    _, report = seed_and_build(args, engine, load_embedder(args.model, purpose=INDEX))
     print(f"index: {report.articles} published articles, {report.chunks} chunks (bundle {report.name})", flush=True)
 
 
