@@ -4,12 +4,10 @@
 library functions the web app uses (kb.caselog.cases, kb.caselog.gaps, kb.identity.users), so
 every check applies and the rows look exactly like real ones, except that each case has
 `is_demo = True` and a customer reference starting with "DEMO-". The timestamps come from a
-simulated clock: `kb.store.engine.utcnow` is replaced for the duration of the run. For speed the
-library's transactions run as savepoints of one transaction per 100 cases (`session_scope` is
-replaced too, for this engine only; on SQLite other writers wait for a batch, about a second).
-So run it from the command line (`kb demo`), never inside a process that serves real requests at
-the same time. If it fails half-way, the batches written so far stay: `kb demo --remove` clears
-them.
+simulated clock: `kb.store.engine.utcnow` is replaced for the duration of the run, so run it
+from the command line (`kb demo`, or `kb start` before it serves), never inside a process that
+serves requests at the same time. Each library call commits on its own, as in the app; if a run
+fails half-way, what was written stays: `kb demo --remove` clears it.
 
 The history is made by twelve demo agents (`demo-agent-01` ... `demo-agent-12`, role agent, in the
 teams helpdesk-a, helpdesk-b and chat-desk; reused when they exist). Contacts arrive over the last
@@ -378,44 +376,6 @@ def _simulated(clock: _Clock) -> Iterator[None]:
         yield
     finally:
         db.utcnow = real
-
-
-@contextmanager
-def _batched(engine: Engine) -> Iterator[Callable[[], None]]:
-    """Run the library's transactions on `engine` as savepoints of one transaction per batch.
-
-    Each library call still validates and writes in its own (nested) transaction, which is rolled
-    back alone when it fails; only the commits, the slow part on SQLite, are shared. Yields
-    `commit()`, which commits the batch so far and starts the next one; what is not committed when
-    an error leaves the block is rolled back.
-    """
-    real = db.session_scope
-    connection = engine.connect()
-    connection.begin()
-
-    def commit() -> None:
-        connection.commit()
-        connection.begin()
-
-    @contextmanager
-    def scope(bind: Engine, *, readonly: bool = False) -> Iterator[Session]:
-        if bind is not engine:
-            with real(bind, readonly=readonly) as session:
-                yield session
-            return
-        with (
-            Session(connection, expire_on_commit=False, join_transaction_mode="create_savepoint") as session,
-            session.begin(),
-        ):
-            yield session
-
-    db.session_scope = scope
-    try:
-        yield commit
-        connection.commit()
-    finally:
-        db.session_scope = real
-        connection.close()  # rolls back what was not committed
 
 
 class _OutOfTime(Exception):
@@ -1087,18 +1047,15 @@ def generate(
         for at, driver in arrivals:
             jobs.push(at, "contact", driver)
         done = 0
-        with _batched(engine) as commit:
-            while jobs:
-                at, _seq, kind, payload = jobs.pop()
-                if kind == "contact":
-                    generator.contact(at, payload)
-                    done += 1
-                    if done % PROGRESS_EVERY == 0:
-                        commit()
-                        if progress is not None and done < cases:
-                            progress(done, cases)
-                else:
-                    generator.reopen(at, payload)
+        while jobs:
+            at, _seq, kind, payload = jobs.pop()
+            if kind == "contact":
+                generator.contact(at, payload)
+                done += 1
+                if done % PROGRESS_EVERY == 0 and progress is not None and done < cases:
+                    progress(done, cases)
+            else:
+                generator.reopen(at, payload)
     if progress is not None:
         progress(done, cases)
     statuses = list(generator.tally.status.values())
