@@ -205,22 +205,30 @@ def _names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     return dict(session.execute(select(UserRow.id, UserRow.display_name).where(UserRow.id.in_(wanted))).all())
 
 
-def _doc(session: Session, row: ArticleDocRow) -> Doc:
-    ids = {row.head_edit_id, row.published_edit_id} - {None}
+def _docs(session: Session, rows: list[ArticleDocRow]) -> list[Doc]:
+    """The documents of `rows` with their newest and published revisions (two queries for all of them)."""
+    ids = {i for r in rows for i in (r.head_edit_id, r.published_edit_id) if i}
     edits = {e.id: e for e in session.scalars(select(ArticleEditRow).where(ArticleEditRow.id.in_(ids)))}
     names = _names(session, [e.author_id for e in edits.values()])
-    return Doc(
-        row.article_id,
-        row.lang,
-        row.status,
-        row.version,
-        _edit(edits[row.head_edit_id], names),
-        _edit(edits[row.published_edit_id], names) if row.published_edit_id else None,
-        row.published_at,
-        row.searchable_at,
-        row.submitted_by,
-        row.updated_at,
-    )
+    return [
+        Doc(
+            r.article_id,
+            r.lang,
+            r.status,
+            r.version,
+            _edit(edits[r.head_edit_id], names),
+            _edit(edits[r.published_edit_id], names) if r.published_edit_id else None,
+            r.published_at,
+            r.searchable_at,
+            r.submitted_by,
+            r.updated_at,
+        )
+        for r in rows
+    ]
+
+
+def _doc(session: Session, row: ArticleDocRow) -> Doc:
+    return _docs(session, [row])[0]
 
 
 def get_doc(engine: Engine, article_id: str, lang: str) -> Doc | None:
@@ -237,26 +245,7 @@ def docs(engine: Engine, article_id: str | None = None) -> list[Doc]:
         if article_id is not None:
             query = query.where(ArticleDocRow.article_id == check_key(article_id, "en")[0])
         rows = session.scalars(query).all()
-        if not rows:
-            return []
-        ids = {i for r in rows for i in (r.head_edit_id, r.published_edit_id) if i}
-        edits = {e.id: e for e in session.scalars(select(ArticleEditRow).where(ArticleEditRow.id.in_(ids)))}
-        names = _names(session, [e.author_id for e in edits.values()])
-    return [
-        Doc(
-            r.article_id,
-            r.lang,
-            r.status,
-            r.version,
-            _edit(edits[r.head_edit_id], names),
-            _edit(edits[r.published_edit_id], names) if r.published_edit_id else None,
-            r.published_at,
-            r.searchable_at,
-            r.submitted_by,
-            r.updated_at,
-        )
-        for r in rows
-    ]
+        return _docs(session, rows) if rows else []
 
 
 def count_docs(engine: Engine) -> int:
