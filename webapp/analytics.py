@@ -179,9 +179,14 @@ def _agent_teams() -> list[str]:
 
 
 def _form_context(values) -> dict:
+    """What every analytics page's template gets: the filter form's choices and values, the query
+    string to keep the filters in links, and the figure formatter."""
     cats = sorted(set(categories().values()))
     return {
         "values": values,
+        "qs": query_string(values),
+        "query_string": query_string,
+        "shown": shown,
         "category_choices": [(c, CATEGORY_LABELS.get(c, c)) for c in cats],
         "channel_choices": list(CHANNEL_LABELS.items()),
         "team_choices": [(t, TEAM_LABELS.get(t, t)) for t in caselog.escalation_teams()],
@@ -262,9 +267,6 @@ def dashboard():
         volume=volume,
         teams_chart=teams_chart,
         error=error,
-        qs=query_string(values),
-        query_string=query_string,
-        shown=shown,
         team_labels=TEAM_LABELS,
         category_labels=CATEGORY_LABELS,
         titles=_titles(),
@@ -302,10 +304,7 @@ def articles():
         sort=sort if sort in keys else "used",
         error=error,
         titles=_titles(),
-        qs=query_string(values),
-        query_string=query_string,
         low_volume=m.LOW_VOLUME,
-        shown=shown,
         **_form_context(values),
     ), 400 if error else 200
 
@@ -331,11 +330,9 @@ def cases():
         metric=metric,
         article=article,
         error=error,
-        qs=query_string(values),
         status_labels=STATUS_LABELS,
         channel_labels=CHANNEL_LABELS,
         team_labels=TEAM_LABELS,
-        shown=shown,
         **_form_context(values),
     )
 
