@@ -52,6 +52,8 @@ EVENT_KINDS = (
     "escalated",
     "unresolved",
     "reopened",
+    "connection_set",
+    "reassigned",
 )
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 DOC_STATUSES = ("draft", "in_review", "published", "archived")
