@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from kb.caselog.handoff import StepText, handoff_in
+from kb.caselog.handoff import DEFAULT_LANGUAGE, HANDOFF_LANGUAGES, Published, StepText, handoff_in
 from kb.errors import InvalidInput, NotFound
 from kb.store import engine as db
 from kb.store.tables import DELIVERY_STATUSES, MAX_LENGTH, CaseRow, WebhookDeliveryRow, check_choice, check_id
@@ -201,13 +201,25 @@ def add_delivery(session: Session, case_id: int, url: str, payload: dict) -> Del
     return _delivery(row)
 
 
-def outbox(url: str, step_text: StepText | None = None) -> Callable[[Session, int], Delivery]:
+def outbox(
+    url: str,
+    step_text: StepText | None = None,
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    published: Published | None = None,
+) -> Callable[[Session, int], Delivery]:
     """For `escalate_case(..., outbox=...)`: queue the case's hand-off for `url` in the escalation's
-    own transaction (a true outbox: the escalation and its notification commit together)."""
+    own transaction (a true outbox: the escalation and its notification commit together).
+
+    The payload is `Handoff.as_dict()` in `language` (labels and titles; every id kept, times in UTC);
+    `published` as for build_handoff.
+    """
     url = check_url(url)  # a bad address is refused before the escalation starts, not inside it
+    language = check_choice("language", language, HANDOFF_LANGUAGES, label="hand-off language (KB_HANDOFF_LANGUAGE)")
 
     def write(session: Session, case_id: int) -> Delivery:
-        return add_delivery(session, case_id, url, handoff_in(session, case_id, step_text).as_dict())
+        handoff = handoff_in(session, case_id, step_text, language=language, published=published)
+        return add_delivery(session, case_id, url, handoff.as_dict())
 
     return write
 

@@ -282,6 +282,23 @@ def test_the_outbox_row_commits_with_the_escalation(engine, agent, clock):
     assert delivery.payload["status"] == "escalated" and delivery.payload["team"] == "tier2"
 
 
+def test_the_outbox_payload_is_in_the_hand_off_language_with_the_ids_kept(engine, agent, clock):
+    from kb.integrations.webhook import outbox
+
+    case = open_case(engine, agent.id, "phone", "K-9", "no sync since the storm", "unknown")
+    escalate_case(
+        engine, case.id, agent.id, "tier2", "exchange fault", outbox=outbox("https://t.example.com/h", language="en")
+    )
+    (delivery,) = list_deliveries(engine, case_id=case.id)
+    assert delivery.payload == json.loads(json.dumps(build_handoff(engine, case.id, language="en").as_dict()))
+    assert (delivery.payload["language"], delivery.payload["team"], delivery.payload["team_label"]) == (
+        "en",
+        "tier2",
+        "Tier 2 (second line)",
+    )
+    assert (delivery.payload["connection_type"], delivery.payload["connection_type_label"]) == ("unknown", "Not known")
+
+
 def test_an_escalation_whose_outbox_row_fails_is_not_committed(engine, agent, clock):
     case = open_case(engine, agent.id, "phone", "K-9", "no sync", "dsl")
 
@@ -301,3 +318,6 @@ def test_an_outbox_refuses_a_bad_address_before_any_escalation(engine, agent, cl
     monkeypatch.delenv("KB_WEBHOOK_ALLOW_HTTP", raising=False)
     with pytest.raises(InvalidInput):
         outbox("http://tickets.example.com/h")
+    with pytest.raises(InvalidInput) as refused:  # a hand-off language nobody reads, refused before it too
+        outbox("https://tickets.example.com/h", language="de")
+    assert refused.value.field == "language"
