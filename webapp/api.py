@@ -17,8 +17,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from kb.caselog.gaps import flag_gap
 from kb.content.articles import LANGUAGES
 from kb.errors import CaseClosed, InvalidInput, KBError, QueryError
-from webapp import workspace
-from webapp.queries import describe_hit, error_message, gap_store, parse_params, run_search
+from webapp import handoffs, workspace
+from webapp.landing import described
+from webapp.queries import error_message, gap_store, parse_params, run_search
 from webapp.security import CASE_ROLES, SEARCH_ROLES, roles
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -45,6 +46,8 @@ def search():
     data = _json_object()
     if data is None:
         return _bad_body()
+    if "connection" not in data:  # a case whose connection type is known filters on it
+        data = {**data, "connection": workspace.case_connection()}
     try:
         params = parse_params(data, g.locale)
         result = run_search(params)
@@ -52,7 +55,7 @@ def search():
         return {"error": error_message(exc)}, 400
     except KBError as exc:
         return {"error": gettext("Search is not available right now: %(reason)s", reason=str(exc))}, 503
-    hits = [describe_hit(hit, params.query) for hit in result.hits]
+    hits = described(result, params.query)
     logged = workspace.record_search(params.query, result)
     app_ms = (time.perf_counter() - started) * 1000
     response = jsonify(
@@ -136,4 +139,4 @@ def case_steps(case_id: int):
 @roles(*CASE_ROLES)
 def case_handoff(case_id: int):
     """The case's hand-off as JSON: customer reference, channel, problem, steps done, articles, notes, times."""
-    return jsonify(workspace.handoff_for(workspace.own_case(case_id)).as_dict())
+    return jsonify(handoffs.handoff_for(workspace.own_case(case_id)).as_dict())

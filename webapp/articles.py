@@ -14,10 +14,11 @@ from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb.content.articles import LANGUAGES
-from kb.content.render import render_article
+from kb.content.render import first_line, link_references, render_article
 from kb.errors import ArticleError, InvalidInput, KBError
 from webapp import library, workspace
-from webapp.labels import CATEGORY_LABELS, CONNECTION_LABELS, FLAG_REASON_LABELS, FLAG_STATUS_LABELS, TEAM_LABELS
+from webapp.labels import FLAG_REASON_LABELS, FLAG_STATUS_LABELS, TEAM_LABELS
+from webapp.search_panel import search_context
 from webapp.security import SEARCH_ROLES, roles
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")
@@ -37,26 +38,48 @@ def _show(article_id: str, wanted: str | None, status: int = 200, flag_values=No
         if not versions:
             abort(404)
         article = library.pick(versions, wanted)
-        page = render_article(article)
+        page = link_references(render_article(article), _reference)
     except ArticleError as exc:
         return render_template("articles/unreadable.html", message=str(exc)), 500
     except KBError as exc:  # no index published yet: nothing to show
         return render_template("articles/unreadable.html", message=str(exc), no_index=True), 503
+    search, _ = search_context(None, record=False)
     return render_template(
         "articles/show.html",
         page=page,
+        match=_match(request.args.get("match"), page),
+        when_to_use=first_line(article.section("symptoms").text if article.section("symptoms") else ""),
+        escalate_line=first_line(article.section("escalate").text if article.section("escalate") else ""),
+        **{**search, **workspace.case_panel(article), **workspace.article_opened(article, record=flag_values is None)},
         article=article,
         related=library.related(article),
         others=[lang for lang in versions if lang != article.lang],
         missing=wanted if wanted in LANGUAGES and wanted != article.lang else None,
         team_label=TEAM_LABELS.get(article.escalate_to, article.escalate_to),
-        categories=CATEGORY_LABELS,
-        connections=CONNECTION_LABELS,
         flag_reasons=FLAG_REASONS,
         flag_values=flag_values or {},
         may_edit=g.user.role in ("editor", "admin"),
-        **workspace.article_opened(article, record=flag_values is None),
     ), status
+
+
+def _match(value: str | None, page) -> int | None:
+    """The step the search matched (`?match=3`), highlighted on the page; only a step the article has."""
+    if value is None or not value.isdigit() or len(value) > 3:
+        return None
+    number = int(value)
+    return number if any(step.number == number for step in page.steps) else None
+
+
+def _reference(article_id: str, lang: str) -> tuple[str, str] | None:
+    """Where a 'see <id>' in an article's text links to: the article in that language if it has it."""
+    try:
+        versions = library.versions(article_id)
+    except KBError:
+        return None
+    if not versions:
+        return None
+    target = library.pick(versions, lang)
+    return url_for("articles.show", article_id=target.id, lang=target.lang), target.title
 
 
 FLAG_REASONS = FLAG_REASON_LABELS

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kb.caselog import cases as caselog
 from kb.errors import CaseClosed, InvalidInput, KBError
 from kb.store.tables import MAX_LENGTH
-from webapp import library, workspace
+from webapp import handoffs, library, workspace
 from webapp.labels import CHANNEL_LABELS, CONNECTION_TYPE_LABELS, EVENT_LABELS, STATUS_LABELS, TEAM_LABELS
 from webapp.security import CASE_ROLES, roles
 from webapp.workspace import form_error, format_duration, handle_seconds, own_case
@@ -250,7 +250,32 @@ def add_note(case_id: int):
         success=gettext("Note added."),
         field_values={"text": text, "request_id": request_id},
     )
-    return failed or redirect(url_for("cases.show", case_id=case_id) + "#timeline")
+    return failed or redirect(_back_to(url_for("cases.show", case_id=case_id) + "#timeline"))
+
+
+def _back_to(default: str) -> str:
+    """Where a form sent from the workspace returns: its `next` field if it is a path on this site
+    (an article or the search page), else `default`. Never another host: no open redirect."""
+    target = request.form.get("next", "")
+    if isinstance(target, str) and target.startswith("/") and not target.startswith(("//", "/\\")):
+        if all(c.isprintable() and not c.isspace() for c in target) and len(target) <= 300:
+            return target
+    return default
+
+
+@bp.post("/<int:case_id>/connection")
+@roles(*CASE_ROLES)
+def connection(case_id: int):
+    """Set or correct the connection type from the case panel; the search then filters on it."""
+    value = request.form.get("connection_type", "")
+    _, failed = _change(
+        case_id,
+        "connection",
+        caselog.set_connection_type,
+        value,
+        success=gettext("Connection type saved: searches now prefer articles for it."),
+    )
+    return failed or redirect(_back_to(url_for("cases.show", case_id=case_id)))
 
 
 @bp.post("/<int:case_id>/steps")
@@ -324,8 +349,7 @@ def resolve(case_id: int):
     )
     if failed:
         return failed
-    workspace.leave_if_current(case_id)
-    return redirect(url_for("cases.show", case_id=case_id))
+    return _next_call(case_id, "resolved")
 
 
 @bp.post("/<int:case_id>/escalate")
@@ -350,9 +374,11 @@ def escalate(case_id: int):
     )
     if failed:
         return failed
-    workspace.leave_if_current(case_id)
     if outbox is not None:
         current_app.extensions["kb_notifier"].wake()
+    if request.form.get("from") == "workspace":  # the hand-off is one click away on the fresh search page
+        return _next_call(case_id, "escalated")
+    workspace.leave_if_current(case_id)
     return redirect(url_for("cases.handoff", case_id=case_id))
 
 
@@ -373,8 +399,13 @@ def unresolved(case_id: int):
     )
     if failed:
         return failed
-    workspace.leave_if_current(case_id)
-    return redirect(url_for("cases.show", case_id=case_id))
+    return _next_call(case_id, "unresolved")
+
+
+def _next_call(case_id: int, status: str):
+    """After closing a case the agent lands on a fresh search, ready for the next call."""
+    workspace.closed_for_next_call(case_id, status)
+    return redirect(url_for("search.home"))
 
 
 @bp.post("/<int:case_id>/reopen")
@@ -398,7 +429,11 @@ def handoff(case_id: int):
     """The hand-off as plain text, ready to paste into another ticket system."""
     case = own_case(case_id)
     return render_template(
-        "cases/handoff.html", case=case, text=workspace.handoff_for(case).as_text(), status_labels=STATUS_LABELS
+        "cases/handoff.html",
+        case=case,
+        text=handoffs.handoff_text(case),
+        handoff_language=handoffs.handoff_language(),
+        status_labels=STATUS_LABELS,
     )
 
 
@@ -412,10 +447,8 @@ def _handoff_outbox():
     url = current_app.config.get("KB_WEBHOOK_URL")
     if not url:
         return None
-    from kb.integrations.webhook import outbox
-
     try:
-        return outbox(url, workspace.step_text)
+        return handoffs.outbox(url)
     except KBError as exc:
         log.error("hand-offs are not sent to the webhook: %s", exc)
         flash(gettext("The receiving team could not be notified automatically; send them the hand-off."), "error")

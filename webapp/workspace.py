@@ -18,14 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kb.caselog import cases as caselog
 from kb.caselog import checklist
-from kb.caselog.handoff import Handoff, build_handoff
 from kb.caselog.revisions import article_at
 from kb.content.articles import LANGUAGES, Article
 from kb.errors import CaseClosed, InvalidInput, KBError, NotFound
 from kb.store.engine import utcnow
 from kb.store.tables import MAX_LENGTH
 from webapp import library
-from webapp.labels import CHANNEL_LABELS
+from webapp.labels import CHANNEL_LABELS, CONNECTION_TYPE_LABELS
 from webapp.security import CASE_ROLES
 
 log = logging.getLogger(__name__)
@@ -214,6 +213,61 @@ def article_opened(article: Article, record: bool = True) -> dict:
     }
 
 
+def case_query(case: caselog.Case | None) -> str:
+    """What the search box shows while a case is open: its newest search, else its problem (no retyping)."""
+    if case is None:
+        return ""
+    try:
+        query = caselog.last_search(engine(), case.id)
+    except SQLAlchemyError:
+        query = None
+    return query or case.problem or ""
+
+
+def case_connection() -> str | None:
+    """The current case's connection type when known: searches filter on it (articles for any
+    connection stay in), so a fibre customer does not get the DSL article first."""
+    case = current_case()
+    return case.connection_type if case is not None and case.connection_type != "unknown" else None
+
+
+PANEL_NOTES = 3
+
+
+def case_panel(article: Article | None = None) -> dict:
+    """The case panel next to the search and the article: the case, its newest notes, the articles
+    opened on it, and the close forms (the team prefilled from the article on screen, else from
+    the newest article opened). Empty without a current case."""
+    case = current_case()
+    if case is None:
+        return {}
+    try:
+        events = caselog.timeline(engine(), case.id)
+    except SQLAlchemyError:
+        events = []
+    opened: dict[tuple[str, str], None] = {}
+    for event in events:
+        if event.kind in ("article_opened", "step_ticked") and event.article_id:
+            opened.pop((event.article_id, event.lang), None)
+            opened[(event.article_id, event.lang)] = None  # newest last
+    tried = []
+    for article_id, lang in opened:
+        version = library.published(article_id, lang)
+        if version is not None:
+            tried.append(version)
+    team = article.escalate_to if article is not None else (tried[-1].escalate_to if tried else None)
+    teams = caselog.escalation_teams()
+    return {
+        "panel_case": case,
+        "panel_notes": [e for e in events if e.kind == "note"][-PANEL_NOTES:],
+        "panel_note_count": sum(1 for e in events if e.kind == "note"),
+        "panel_tried": tried,
+        "panel_team": team if team in teams else teams[0],
+        "panel_article": article,
+        "connection_types": CONNECTION_TYPE_LABELS,
+    }
+
+
 def version_for(article_id: object, lang: object, revision: object = None) -> Article:
     """The article version a checklist refers to: the one published now, or the older revision the
     page was showing (kept in the database when the article was opened). InvalidInput otherwise."""
@@ -247,10 +301,6 @@ def step_text(article_id: str, lang: str, number: int) -> tuple[str, str] | None
     return (step.action, step.expected) if step else None
 
 
-def handoff_for(case: caselog.Case) -> Handoff:
-    return build_handoff(engine(), case.id, step_text)
-
-
 def format_duration(seconds: int | float | None) -> str:
     """Handle time as h:mm:ss or m:ss; the same in every language."""
     if seconds is None:
@@ -270,6 +320,19 @@ def handle_seconds(case: caselog.Case) -> int:
 
 def _now_ms() -> int:
     return int(utcnow().timestamp() * 1000)
+
+
+def closed_for_next_call(case_id: int, status: str) -> None:
+    """The case was just closed from the workspace: the next search page starts fresh (the browser
+    forgets the last search and its results) and says how the case ended."""
+    leave_if_current(case_id)
+    session["just_closed"] = {"id": case_id, "status": status}
+
+
+def just_closed() -> dict | None:
+    """The case closed just before this page (once), for the fresh search page."""
+    closed = session.pop("just_closed", None)
+    return closed if isinstance(closed, dict) else None
 
 
 def new_request_id() -> str:

@@ -57,6 +57,8 @@ __all__ = [
     "ticked_steps",
     "step_results",
     "add_note",
+    "set_connection_type",
+    "last_search",
     "resolve_case",
     "escalate_case",
     "close_unresolved",
@@ -423,6 +425,32 @@ def add_note(engine: Engine, case_id: int, actor_id: int, text: str, *, request_
         if _event_by_request(session, case_id, request_id):
             return False
     raise RuntimeError("a note write failed on its request id, yet no note has that id")  # pragma: no cover
+
+
+def set_connection_type(engine: Engine, case_id: int, actor_id: int, connection_type: str) -> Case:
+    """Set or correct the connection type of an open case (the agent asked the customer again).
+
+    Logged as a `connection_set` event with the type it replaced; setting the same type again
+    changes nothing and logs nothing.
+    """
+    case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
+    connection_type = check_choice("connection_type", connection_type, CONNECTION_TYPES, label="connection type")
+    with db.session_scope(engine) as session:
+        row = _open_for_change(session, case_id, actor_id)
+        if row.connection_type != connection_type:
+            previous, row.connection_type = row.connection_type, connection_type
+            _event(
+                session, case_id, actor_id, "connection_set", db.utcnow(), text=connection_type, data={"from": previous}
+            )
+        return _case(session, row)
+
+
+def last_search(engine: Engine, case_id: int) -> str | None:
+    """The query of the newest search logged on the case (the one the agent settled on), or None."""
+    case_id = check_id("case_id", case_id)
+    with db.session_scope(engine, readonly=True) as session:
+        last = _last_event(session, case_id, ("search",))
+        return last.text if last is not None else None
 
 
 def _event_by_request(session: Session, case_id: int, request_id: str) -> bool:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 
 import markdown
 import nh3
 
 from kb.content.articles import EXPECTED_PREFIX, Article
+from kb.content.style import REFERENCE
 
 BLOCK_TAGS = frozenset(
     {
@@ -138,3 +141,62 @@ def anchor(kind: str, heading: str = "", step: int | None = None) -> str:
 def _slug(text: str) -> str:
     folded = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:40] or "section"
+
+
+# "see router-restart" / "zie `router-restart`" in the rendered HTML (the id possibly in <code>).
+_REFERENCE_HTML = {
+    lang: re.compile(rf"\b({verbs})(\s+)(?:<code>)?([a-z0-9]+(?:-[a-z0-9]+)+)(?:</code>)?(?![\w-])", re.I)
+    for lang, verbs in REFERENCE.items()
+}
+_INSIDE_LINK = re.compile(r"<a\b[^>]*>.*?</a>", re.S)
+
+Resolve = Callable[[str, str], "tuple[str, str] | None"]
+
+
+def link_references(page: RenderedArticle, resolve: Resolve) -> RenderedArticle:
+    """The page with every "see <article-id>" turned into a link to that article, titled.
+
+    `resolve(article_id, lang)` gives (url, title) of a published article, or None: an id that is
+    not an article stays plain text (kb lint reports it). The inserted link text is escaped; the
+    rest of the HTML is the sanitised HTML it was.
+    """
+    pattern = _REFERENCE_HTML.get(page.article.lang)
+    if pattern is None:
+        return page
+    lang = page.article.lang
+
+    def link(match: re.Match) -> str:
+        found = resolve(match.group(3), lang)
+        if found is None:
+            return match.group(0)
+        url, title = found
+        return f'{match.group(1)}{match.group(2)}<a class="article-ref" href="{escape(url)}">{escape(title)}</a>'
+
+    def rewrite(html: str) -> str:
+        if not html:
+            return html
+        out, at = [], 0
+        for inside in _INSIDE_LINK.finditer(html):  # text already in a link stays as it is
+            out.append(pattern.sub(link, html[at : inside.start()]))
+            out.append(inside.group(0))
+            at = inside.end()
+        out.append(pattern.sub(link, html[at:]))
+        return "".join(out)
+
+    sections = tuple(RenderedSection(s.kind, s.heading, rewrite(s.html)) for s in page.sections)
+    steps = tuple(RenderedStep(s.number, rewrite(s.action_html), rewrite(s.expected_html)) for s in page.steps)
+    return RenderedArticle(page.article, sections, steps, page.expected_label)
+
+
+_MARKUP = re.compile(r"[*_`#>\[\]]|\(https?://[^)]*\)")
+
+
+def first_line(text: str, limit: int = 160) -> str:
+    """The first bullet or sentence of a Markdown section as plain text: a one-line summary."""
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", line).strip()
+        if line:
+            plain = " ".join(_MARKUP.sub("", line).split())
+            sentence = re.split(r"(?<=[.!?])\s", plain, maxsplit=1)[0]
+            return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return ""

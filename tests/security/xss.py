@@ -146,9 +146,22 @@ def page_allowances(html: str) -> set[tuple[str, str]]:
     }
     for path in re.findall(r'(?:src|href)="(/static/[a-z]+\.(?:js|css|svg))"', html):
         allowed |= {("script", f"src={path}"), ("link", f"href={path}")}
-    for form_id in ("search-form", "gap-form", "checklist", "case-prefill", "solved-form"):
+    for form_id in (
+        "search-form",
+        "gap-form",
+        "checklist",
+        "case-prefill",
+        "solved-form",
+        "escalate-here-form",
+        "weak-escalate-form",
+        "connection-form",
+        "panel-note-form",
+        "panel-resolve-form",
+        "panel-escalate-form",
+        "panel-unresolved-form",
+    ):
         allowed.add(("form", f"id={form_id}"))
-    allowed |= {("form", "class=logout"), ("form", "class=flag-form")}
+    allowed |= {("form", "class=logout"), ("form", "class=flag-form"), ("form", "method=dialog")}
     for name in (
         "csrf_token",
         "query",
@@ -162,6 +175,12 @@ def page_allowances(html: str) -> set[tuple[str, str]]:
         "article_ids",
         "revision",
         "reason",
+        "team",
+        "from",
+        "next",
+        "connection_type",
+        "request_id",
+        "text",
     ):
         allowed |= {("input", f"name={name}"), ("select", f"name={name}")}
     allowed |= {("button", "type=submit"), ("button", "type=button")}

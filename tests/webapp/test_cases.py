@@ -124,7 +124,12 @@ def test_resolve_lifecycle(client, engine, agent):
 
     assert client.post(f"/cases/{case_id}/notes", data={"text": "Customer removed the splitter."}).status_code == 302
     response = client.post(f"/cases/{case_id}/resolve", data={"article_ids": ["dsl-no-sync", ""], "note": "sync back"})
-    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{case_id}"
+    # Closed: the agent lands on a fresh search for the next call, with a link back to the case.
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    fresh = text_of(client.get("/"))
+    assert "Ready for the next call." in fresh and f'href="/cases/{case_id}"' in fresh
+    assert 'data-fresh="1"' in fresh and 'id="case-panel"' not in fresh
+    assert 'data-fresh="1"' not in text_of(client.get("/"))  # only once
 
     case = caselog.get_case(engine, case_id)
     assert case.status == "resolved" and case.resolved_by == ("dsl-no-sync",) and case.outcome_note == "sync back"
@@ -221,6 +226,7 @@ def test_escalate_lifecycle_and_handoff_field_by_field(app, client, engine, agen
             "expected": "The cable is not bent sharply.",
             "result": "Cable bent behind the cupboard.",
             "revision": revision,
+            "title": "Zoek naar een knik in de glasvezelkabel.",
         }
     ]
     assert [(a["article_id"], a["lang"], a["revision"]) for a in data["articles_tried"]] == [
@@ -232,16 +238,18 @@ def test_escalate_lifecycle_and_handoff_field_by_field(app, client, engine, agen
     ]
 
     page = text_of(client.get(f"/cases/{case_id}/handoff"))
+    # In Dutch (KB_HANDOFF_LANGUAGE defaults to nl): labels, titles, the Dutch step texts.
     for line in (
-        f"Escalation hand-off for case {case_id}",
-        "Team: field-service",
-        f"Customer reference: {CUSTOMER}",
-        "Channel: chat",
-        "Connection type: fibre",
-        "Agent: Anna de Vries",
-        f"- fiber-los-red-light (en, revision {revision}) step 2, done",
-        "Action: Look for a kink in the fibre cable.",
-        "Result: Cable bent behind the cupboard.",
+        f"Escalatie-overdracht voor case {case_id}",
+        "Team: Buitendienst",
+        f"Klantreferentie: {CUSTOMER}",
+        "Kanaal: Chat",
+        "Verbindingstype: Glasvezel",
+        "Medewerker: Anna de Vries",
+        "- Glasvezelmodem LOS-lampje rood (gelezen in het Engels), geopend ",
+        "  Stap 1 overgeslagen: Controleer of de glasvezelkabel in de ONT vastklikt.",
+        ": Zoek naar een knik in de glasvezelkabel.",
+        "    Resultaat: Cable bent behind the cupboard.",
         "LOS red on two ONTs.",
     ):
         assert line in page, line
@@ -645,7 +653,9 @@ def test_the_case_bar_carries_the_opening_time_for_its_running_clock(client, eng
     case_id = open_case(client)
     page = text_of(client.get("/"))
     opened = caselog.get_case(engine, case_id).opened_at.isoformat()
-    assert re.search(rf'<span data-opened="{re.escape(opened)}"\s+data-now="\d{{13}}">0:0\d</span>', page)
+    assert re.search(
+        rf'<span class="clock" data-opened="{re.escape(opened)}" data-now="\d{{13}}"[^>]*>0:0\d</span>', page
+    )
     assert '<script src="/static/casebar.js" defer></script>' in page
     client.post(f"/cases/{case_id}/unresolved", data={"reason": "callback"})
     assert "casebar.js" not in text_of(client.get("/"))

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  var clock = document.querySelector(".casebar-time [data-opened]");
+  var clock = document.querySelector(".casebar-time [data-opened], .case-panel [data-opened]");
   if (!clock) { return; }
   var opened = Date.parse(clock.dataset.opened);
   if (isNaN(opened)) { return; }

@@ -11,6 +11,11 @@
 
   var MAX_DELAY_MS = 15000;
 
+  // Signed out: what this tab remembered of the searches (customer words) is forgotten.
+  if (document.body.hasAttribute("data-signed-out")) {
+    try { window.sessionStorage.clear(); } catch (err) { /* storage disabled */ }
+  }
+
   function buttonsOf(form) {
     return form.querySelectorAll('button[type="submit"], button:not([type])');
   }

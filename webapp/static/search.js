@@ -1,4 +1,8 @@
-// Firstline KB search page: results while typing, keyboard selection, content-gap flag.
+// Firstline KB search box (search page, and beside every article): results while typing, keyboard
+// selection, content-gap flag. The query and its results are kept in this tab's history state and
+// session storage (per user and case), so opening a case or an article, going back and Back/Forward
+// never lose them; they are never put in a URL, and they are forgotten when a case is closed
+// (data-fresh) or the agent signs out.
 // Without this script the page still works: the form posts to "/" and the server renders results.
 // Data from the server is only ever put into the page with textContent, never as HTML.
 (function () {
@@ -30,6 +34,64 @@
   var lastSent = -Infinity;
   var lastQuery = input.value.trim();
   var selected = -1;
+  var STORE = "kb-search:";
+  var storeKey = STORE + (form.dataset.scope || "0");
+  var routeHint = document.getElementById("route-hint");
+  var weakTeam = document.getElementById("weak-team");
+
+  function storage() {
+    try { return window.sessionStorage; } catch (err) { return null; }  // storage disabled: no memory
+  }
+
+  function forgetAll() {
+    var store = storage();
+    if (!store) { return; }
+    for (var i = store.length - 1; i >= 0; i--) {
+      var key = store.key(i);
+      if (key && key.indexOf(STORE) === 0) { store.removeItem(key); }
+    }
+  }
+
+  function remember(data) {
+    var body = request();
+    var state = {query: body.query, lang: body.lang, category: body.category, connection: body.connection,
+                 only_lang: body.only_lang, data: data};
+    var store = storage();
+    try { if (store) { store.setItem(storeKey, JSON.stringify(state)); } } catch (err) { /* full: keep going */ }
+    try {
+      var history = Object.assign({}, window.history.state || {}, {kbSearch: state});
+      window.history.replaceState(history, "");
+    } catch (err) { /* some browsers refuse large states */ }
+  }
+
+  function recalled() {
+    var fromHistory = window.history.state && window.history.state.kbSearch;
+    if (fromHistory) { return fromHistory; }
+    var store = storage();
+    if (!store) { return null; }
+    try { return JSON.parse(store.getItem(storeKey) || "null"); } catch (err) { return null; }
+  }
+
+  function setField(name, value) {
+    var field = form.elements[name];
+    if (!field) { return; }
+    if (field.type === "checkbox") { field.checked = !!value; } else if (value !== null && value !== undefined) { field.value = value; }
+  }
+
+  // Put back what this tab showed last, unless the server shows another search (a case just opened).
+  function restore() {
+    if (form.dataset.fresh) { forgetAll(); return false; }
+    var state = recalled();
+    if (!state || !state.data) { return false; }
+    var shown = input.value.trim();
+    if (form.dataset.serverResults && shown && shown !== (state.query || "").trim()) { return false; }
+    input.value = state.query || "";
+    ["lang", "category", "connection"].forEach(function (name) { if (state[name]) { setField(name, state[name]); } });
+    setField("only_lang", state.only_lang);
+    lastQuery = input.value.trim();
+    show(state.data, !lastQuery, true);
+    return true;
+  }
 
   function post(url, body, signal) {
     return fetch(url, {
@@ -76,6 +138,7 @@
     if (!lastQuery) {
       controller = null;
       show({hits: [], weak: false}, true);
+      remember({hits: [], weak: false});
       return;
     }
     lastSent = performance.now();
@@ -85,6 +148,7 @@
         if (mine !== sequence) { return; }
         if (!response.ok) { fail(data.error || msg.msgFailed); return; }
         show(data, false);
+        remember(data);
       });
     }).catch(function (err) {
       if (mine !== sequence || err.name === "AbortError") { return; }
@@ -97,7 +161,7 @@
     errorBox.hidden = false;
   }
 
-  function show(data, empty) {
+  function show(data, empty, restored) {
     errorBox.hidden = true;
     errorBox.textContent = "";
     if (caseWarning) {
@@ -113,12 +177,19 @@
     weak.hidden = empty || !data.weak;
     gapStatus.textContent = "";
     gapForm.querySelector("button").disabled = false;
-    statusBox.textContent = empty ? "" : (data.hits.length ? msg.msgCount.replace("{count}", data.hits.length) : msg.msgNone);
+    if (routeHint) {
+      var route = data.route;
+      routeHint.textContent = route ? (msg.msgRoute || "").replace("{team}", route.team_label) : "";
+      routeHint.hidden = !route;
+      if (route && weakTeam) { weakTeam.value = route.team; }
+    }
+    statusBox.textContent = empty || restored ? "" : (data.hits.length ? msg.msgCount.replace("{count}", data.hits.length) : msg.msgNone);
   }
 
   function item(hit, index) {
     var node = template.content.firstElementChild.cloneNode(true);
-    var percent = Math.round(hit.score * 100);
+    var level = typeof hit.confidence === "number" ? hit.confidence : hit.score;
+    var percent = Math.round(level * 100);
     node.id = "result-" + index;
     var link = node.querySelector(".result-title");
     link.href = hit.url;
@@ -128,7 +199,13 @@
     node.querySelector(".result-lang").textContent = hit.lang.toUpperCase();
     node.querySelector(".result-match").textContent = hit.match.label;
     var meter = node.querySelector(".result-score");
-    meter.value = hit.score;
+    meter.value = level;
+    var relevance = node.querySelector(".result-relevance");
+    if (relevance) {
+      relevance.textContent = hit.relevance_label || "";
+      relevance.hidden = !hit.relevance_label;
+      if (hit.relevance) { node.dataset.relevance = hit.relevance; }
+    }
     meter.title = msg.msgRelevance.replace("{percent}", percent);
     meter.textContent = percent + "%";
     var snippet = node.querySelector(".result-snippet");
@@ -250,5 +327,12 @@
     });
   }
 
-  input.focus();
+  restore();
+  // Back/Forward to a page the browser kept in memory shows it as it was; one it reloads is restored.
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { restore(); } });
+  if (input.hasAttribute("autofocus")) {
+    input.focus();
+    var end = input.value.length;
+    try { input.setSelectionRange(end, end); } catch (err) { /* not a text field type that allows it */ }
+  }
 })();
