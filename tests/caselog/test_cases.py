@@ -358,3 +358,31 @@ def test_a_step_result_can_be_cleared(engine, agent, case):
     tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 1, "light still red")
     tick_step(engine, case.id, agent.id, "dsl-no-sync", "en", 1, "  ")
     assert step_results(engine, case.id) == {("dsl-no-sync", "en"): {1: None}}
+
+
+def test_the_connection_type_is_corrected_on_an_open_case_and_logged(engine, agent, case):
+    from kb.caselog.cases import set_connection_type
+
+    assert set_connection_type(engine, case.id, agent.id, "fibre").connection_type == "fibre"
+    assert set_connection_type(engine, case.id, agent.id, "fibre").connection_type == "fibre"  # no change
+    changes = [e for e in timeline(engine, case.id) if e.kind == "connection_set"]
+    assert [e.text for e in changes] == ["fibre"]
+    with session_scope(engine, readonly=True) as session:
+        data = session.scalar(select(CaseEventRow.data).where(CaseEventRow.kind == "connection_set"))
+    assert json.loads(data) == {"from": "dsl"}
+    with pytest.raises(InvalidInput):
+        set_connection_type(engine, case.id, agent.id, "5g")
+    close_unresolved(engine, case.id, agent.id, "callback tomorrow")
+    with pytest.raises(CaseClosed):
+        set_connection_type(engine, case.id, agent.id, "cable")
+    assert get_case(engine, case.id).connection_type == "fibre"
+
+
+def test_last_search_is_the_newest_one_the_agent_settled_on(engine, agent, case):
+    from kb.caselog.cases import last_search
+
+    assert last_search(engine, case.id) is None
+    record_search(engine, case.id, agent.id, "internet down", ["a-b"])
+    add_note(engine, case.id, agent.id, "customer restarted")
+    record_search(engine, case.id, agent.id, "wifi wachtwoord vergeten", ["c-d"])
+    assert last_search(engine, case.id) == "wifi wachtwoord vergeten"
