@@ -94,11 +94,11 @@ def write_secret_key(instance_path: str | Path) -> Path:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, analytics, api, articles, auth, cases, editor, health, search, workspace
+    from webapp import admin, analytics, api, articles, auth, cases, editor, health, search, supervisor, workspace
 
     workspace.init_app(app)
     editor.init_app(app)
-    for module in (health, auth, admin, search, api, articles, cases, editor, analytics):
+    for module in (health, auth, admin, search, api, articles, cases, editor, analytics, supervisor):
         app.register_blueprint(module.bp)
 
 

@@ -41,6 +41,7 @@ NAV = (
     (lazy_gettext("Articles"), "/editor/articles"),
     (lazy_gettext("My flags"), "/articles/flags/mine"),
     (lazy_gettext("Analytics"), "/analytics"),
+    (lazy_gettext("All open cases"), "/supervisor/cases"),
     (lazy_gettext("Users"), "/admin/users"),
     (lazy_gettext("Deliveries"), "/admin/deliveries"),
 )

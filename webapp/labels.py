@@ -69,4 +69,6 @@ EVENT_LABELS = {
     "escalated": lazy_gettext("Escalated"),
     "unresolved": lazy_gettext("Closed as unresolved / callback"),
     "reopened": lazy_gettext("Reopened"),
+    "connection_set": lazy_gettext("Connection type set"),
+    "reassigned": lazy_gettext("Reassigned"),
 }

@@ -51,6 +51,8 @@ def test_the_walk_covers_the_case_routes(two_agents):
         "/cases/{id}/handoff",
         "/api/cases/{id}/steps",
         "/api/cases/{id}/handoff",
+        "/supervisor/cases/{id}",
+        "/supervisor/cases/{id}/reassign",
     } <= paths and len(paths) >= 10
 
 
@@ -85,17 +87,22 @@ def test_every_state_changing_case_route_needs_this_sessions_csrf_token(two_agen
     stolen = csrf_token(other, "/")
     client = app.test_client()
     sign_in_as(client, anna)
+    supervisor = app.test_client()  # routes agents may not use (the supervisor's) are tried as an admin
+    sign_in_as(supervisor, create_user(engine, "ada", PASSWORD, "admin"))
     token = {"missing": None, "bogus": "IjEyMyI.bogus.token", "another session's": stolen}[variant]
     for method, path in case_routes(app):
         if method != "POST":
             continue
         url = path.format(id=case.id)
+        endpoint = app.url_map.bind("localhost").match(url, method=method)[0]
+        sender = client if "agent" in getattr(app.view_functions[endpoint], "allowed_roles", ()) else supervisor
         if url.startswith("/api/"):
             headers = {"X-CSRFToken": token} if token else {}
-            response = client.post(
+            response = sender.post(
                 url, json={"article_id": "dsl-no-sync", "lang": "en", "step": 1, "done": True}, headers=headers
             )
         else:
-            response = client.post(url, data={**FORM, **({"csrf_token": token} if token else {})})
+            data = {**FORM, "agent": str(bert.id), **({"csrf_token": token} if token else {})}  # agent: a reassignment
+            response = sender.post(url, data=data)
         assert response.status_code == 400, (variant, url, response.status_code)
     assert [(e.kind, e.text) for e in caselog.timeline(engine, case.id)] == before
