@@ -25,6 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         KB_MODEL=os.environ.get("KB_MODEL") or None,
         KB_DATABASE_URL=os.environ.get("KB_DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'firstline.db'}",
         KB_WEBHOOK_URL=os.environ.get("KB_WEBHOOK_URL") or None,
+        # The language of escalation hand-offs: what the receiving teams read (nl or en).
+        KB_HANDOFF_LANGUAGE=os.environ.get("KB_HANDOFF_LANGUAGE") or "nl",
         # Host names this server answers to (comma separated): others get 400, so no redirect or
         # link is ever built from a forged Host header. Unset: any host (fine behind a proxy that checks).
         TRUSTED_HOSTS=[h.strip() for h in os.environ.get("KB_TRUSTED_HOSTS", "").split(",") if h.strip()] or None,
