@@ -162,16 +162,22 @@ def cmd_search(args) -> int:
 
 
 def _eval_arguments(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("file", help='JSON Lines: {"query": ..., "expected": [ids], "lang": "nl"}')
+    sp.add_argument(
+        "file", help='JSON Lines: {"query": ..., "expected": [ids], "lang": "nl"}; "expected": [] for out of scope'
+    )
     sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
-    sp.add_argument("--misses", action="store_true", help="list the queries not in the top 3")
+    sp.add_argument(
+        "--misses",
+        action="store_true",
+        help="list the queries not in the top 3, the answerable ones flagged weak and the out-of-scope ones not",
+    )
 
 
 @command(
     "eval",
-    "measure hit@1/3/5 and MRR@10 on a JSON Lines file of labelled queries",
-    "kb eval tests/eval/queries.jsonl --mode hybrid --json",
+    "measure hit@1/3/5, MRR@10 and the weak-match rates on a JSON Lines file of labelled queries",
+    "kb eval tests/eval/out_of_scope.jsonl --mode hybrid --json",
     _eval_arguments,
     INDEX_PATHS,
 )
@@ -183,23 +189,30 @@ def cmd_eval(args) -> int:
     if args.json:
         print(json.dumps(report.metrics, indent=2))
         return 0
-    m = report.metrics
-    print(
-        f"{args.mode}: {m['count']} queries  hit@1 {m['hit@1']:.3f}  hit@3 {m['hit@3']:.3f}  "
-        f"hit@5 {m['hit@5']:.3f}  mrr@10 {m['mrr@10']:.3f}"
-    )
-    for lang, lm in m["by_lang"].items():
-        print(
-            f"  {lang}: {lm['count']} queries  hit@1 {lm['hit@1']:.3f}  hit@3 {lm['hit@3']:.3f}  "
-            f"hit@5 {lm['hit@5']:.3f}  mrr@10 {lm['mrr@10']:.3f}"
-        )
+    print(f"{args.mode}: {_eval_line(report.metrics)}")
+    for lang, lm in report.metrics["by_lang"].items():
+        print(f"  {lang}: {_eval_line(lm)}")
     if args.misses:
         for miss in report.misses:
             print(
                 f"  line {miss['line']}: {miss['query']!r} expected {miss['expected']} "
                 f"got {miss['got']} (rank {miss['rank']})"
             )
+        for error in report.weak_errors:
+            print(f"  line {error['line']}: {error['query']!r} {error['kind']} (confidence {error['confidence']:.2f})")
     return 0
+
+
+def _eval_line(m: dict) -> str:
+    parts = []
+    if m["count"]:
+        parts.append(
+            f"{m['count']} queries  hit@1 {m['hit@1']:.3f}  hit@3 {m['hit@3']:.3f}  "
+            f"hit@5 {m['hit@5']:.3f}  mrr@10 {m['mrr@10']:.3f}  weak {m['weak_rate']:.3f}"
+        )
+    if "true_weak_rate" in m:
+        parts.append(f"{m['out_of_scope_count']} out of scope  weak {m['true_weak_rate']:.3f}")
+    return "; ".join(parts)
 
 
 def _bench_arguments(sp: argparse.ArgumentParser) -> None:

