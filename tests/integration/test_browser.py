@@ -47,7 +47,8 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     navigations = len(watch.navigations)
     first = _type_query(page, live, CASE_PROBLEM)
     assert page.evaluate("window.__marker") == 1, "the page was reloaded while typing"
-    assert len(watch.navigations) == navigations, watch.navigations
+    # The search is kept in the tab's history state (replaceState: same URL, no load, no query in it).
+    assert set(watch.navigations[navigations:]) <= {live.url + "/"}, watch.navigations
     assert page.url == live.url + "/"
     assert first["hits"][0]["title"] == _shown_results(page)[0][0]
     watch.assert_clean()
@@ -64,19 +65,23 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     with page.expect_navigation():
         page.click("#open-case button[type=submit]")
     assert _path(page) == "/", page.content()[:2000]
-    casebar = page.locator("aside.casebar")
+    casebar = page.locator("#case-panel")  # the case beside the search: one screen for the call
     assert casebar.is_visible()
     assert CUSTOMER_REF in casebar.inner_text()
-    # The handle time keeps running in the bar (static/casebar.js) without a reload.
-    clock = casebar.locator(".casebar-time [data-opened]")
+    # No retyping: the search box holds the problem, its results are shown, the cursor is in the box.
+    assert page.input_value("#query") == CASE_PROBLEM
+    assert page.evaluate("document.activeElement.id") == "query"
+    assert page.locator("#results li.result").count() > 0
+    # The handle time keeps running in the panel (static/casebar.js) without a reload.
+    clock = casebar.locator("[data-opened]")
     started = clock.inner_text()
     assert re.fullmatch(r"0:0\d", started), started
     page.wait_for_function(
-        "(before) => document.querySelector('.casebar-time [data-opened]').textContent !== before",
+        "(before) => document.querySelector('#case-panel [data-opened]').textContent !== before",
         arg=started,
         timeout=5000,
     )
-    case_href = casebar.locator("a.button").get_attribute("href")
+    case_href = casebar.locator(".case-panel-links a").get_attribute("href")
     match = re.fullmatch(r"/cases/(\d+)", case_href or "")
     assert match, case_href
     case_id = int(match.group(1))
@@ -86,6 +91,7 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     # -- two searches: the list is rebuilt in place, the page never reloads ---------------------------
     page.evaluate("window.__marker = 1")
     navigations = len(watch.navigations)
+    page.fill("#query", "")  # a new search replaces the problem kept in the box
     wifi = _type_query(page, live, QUERY_WIFI)
     wifi_shown = _shown_results(page)
     assert page.evaluate("window.__marker") == 1
@@ -93,7 +99,7 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     password = _type_query(page, live, QUERY_PASSWORD)
     password_shown = _shown_results(page)
     assert page.evaluate("window.__marker") == 1, "the page was reloaded while typing"
-    assert len(watch.navigations) == navigations, watch.navigations
+    assert set(watch.navigations[navigations:]) <= {live.url + "/"}, watch.navigations
     assert page.url == live.url + "/"
     assert wifi["hits"][0]["id"] != password["hits"][0]["id"], (wifi["hits"][0], password["hits"][0])
     assert wifi_shown[0][0] != password_shown[0][0], (wifi_shown, password_shown)
@@ -107,7 +113,8 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
         page.click("#results li.result:first-child a.result-title")
     assert _path(page) == f"/articles/{article_id}"
     assert page.locator("h1").first.inner_text() == hit["title"]
-    assert page.locator("aside.casebar").is_visible()
+    assert page.locator("#case-panel").is_visible()
+    assert page.input_value("#query") == QUERY_PASSWORD  # the search stays beside the article
     checklist = page.locator("form#checklist")
     assert checklist.get_attribute("data-api") == f"/api/cases/{case_id}/steps"
     page.locator("form#checklist .save-steps").wait_for(state="hidden")  # article.js saves each tick itself
@@ -174,10 +181,16 @@ def test_agent_searches_opens_an_article_ticks_a_step_and_resolves_the_case(brow
     assert f"close case {case_id} as resolved" in solved.inner_text()
     with page.expect_navigation():
         solved.click()
+    # Closed: a fresh search for the next call, the old search forgotten, a link back to the case.
+    assert _path(page) == "/"
+    assert page.locator("#case-panel").count() == 0  # a resolved case is no longer the current one
+    assert page.input_value("#query") == "" and page.locator("#results li.result").count() == 0
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('kb-search:')).length") == 0
+    with page.expect_navigation():
+        page.click(f".next-call a[href='/cases/{case_id}']")
     assert _path(page) == f"/cases/{case_id}"
     status = page.locator("h1 span.status-resolved")
     assert status.inner_text().strip() == "Resolved"
-    assert page.locator("aside.casebar").count() == 0  # a resolved case is no longer the current one
     assert page.locator("dl.facts dd.customer-ref").inner_text() == CUSTOMER_REF
     kinds = page.eval_on_selector_all(
         "ol.timeline li.event",
