@@ -7,6 +7,7 @@ it): then they fail, so they can never be silently skipped there.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from pathlib import Path
@@ -254,3 +255,63 @@ def _assert_no_customer_data_in_urls(watch: Watch, texts) -> None:
         for text in texts:
             for form in {text, quote(text), quote_plus(text), quote(text, safe="")}:
                 assert form.casefold() not in url.casefold(), f"{text!r} appears in the URL {url}"
+
+
+def _keyboard_type_query(page, live: LiveApp, query: str) -> dict:
+    """Type `query` with the keyboard into the search box, which must have the focus already (no click,
+    no programmatic focus); wait until the list shows the results of the whole text; return them."""
+    assert page.evaluate("document.activeElement && document.activeElement.id") == "query", "the box has no focus"
+
+    def is_final_search(response) -> bool:
+        request = response.request
+        if response.url != live.url + "/api/search" or request.method != "POST":
+            return False
+        try:
+            return (request.post_data_json or {}).get("query") == query
+        except ValueError:
+            return False
+
+    with page.expect_response(is_final_search) as answer:
+        page.keyboard.type(query, delay=TYPING_DELAY_MS)
+    data = answer.value.json()
+    titles = [hit["title"] for hit in data["hits"]]
+    assert titles, f"no results for {query!r}"
+    page.wait_for_function(
+        """titles => JSON.stringify(Array.from(document.querySelectorAll("#results li.result a.result-title"),
+                                                  a => a.textContent)) === JSON.stringify(titles)""",
+        arg=titles,
+    )
+    return data
+
+
+def _focused(page) -> str:
+    """The element with the keyboard focus, as `tag#id.class`, to compare and to show in a message."""
+    return page.evaluate(
+        """() => { var e = document.activeElement; if (!e) { return ""; }
+             return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+               (typeof e.className === "string" && e.className ? "." + e.className.split(/\\s+/).join(".") : ""); }"""
+    )
+
+
+def _tab_to(page, selector: str, limit: int = 30) -> int:
+    """Press Tab until the element matching `selector` has the focus; the number of presses."""
+    for count in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector):
+            return count
+    raise AssertionError(f"{selector} not reached with {limit} Tab presses on {page.url} (at {_focused(page)})")
+
+
+class WeakFor:
+    """The real searcher, with one query's result flagged weak: the "no good match" state as the page
+    shows it, whatever the confidence calibration of the day says about that query."""
+
+    def __init__(self, searcher, query: str):
+        self._searcher, self._query = searcher, query
+
+    def search(self, query: str, **options):
+        result = self._searcher.search(query, **options)
+        return dataclasses.replace(result, weak=True) if query.strip() == self._query else result
+
+    def __getattr__(self, name):
+        return getattr(self._searcher, name)
