@@ -96,11 +96,24 @@ def write_secret_key(instance_path: str | Path) -> Path:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp import admin, analytics, api, articles, auth, cases, editor, health, search, supervisor, workspace
+    from webapp import (
+        admin,
+        analytics,
+        api,
+        articles,
+        auth,
+        cases,
+        editor,
+        health,
+        routing,
+        search,
+        supervisor,
+        workspace,
+    )
 
     workspace.init_app(app)
     editor.init_app(app)
-    for module in (health, auth, admin, search, api, articles, cases, editor, analytics, supervisor):
+    for module in (health, auth, admin, search, api, articles, cases, editor, routing, analytics, supervisor):
         app.register_blueprint(module.bp)
 
 

@@ -39,6 +39,7 @@ NAV = (
     (lazy_gettext("My cases"), "/cases"),
     (lazy_gettext("Worklist"), "/editor"),
     (lazy_gettext("Articles"), "/editor/articles"),
+    (lazy_gettext("Routing"), "/editor/routing"),
     (lazy_gettext("My flags"), "/articles/flags/mine"),
     (lazy_gettext("Analytics"), "/analytics"),
     (lazy_gettext("All open cases"), "/supervisor/cases"),

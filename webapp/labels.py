@@ -21,6 +21,9 @@ TEAM_LABELS = {
     "field-service": lazy_gettext("Field service"),
     "billing": lazy_gettext("Billing"),
     "security": lazy_gettext("Security"),
+    "tv": lazy_gettext("TV"),
+    "mobile": lazy_gettext("Mobile"),
+    "sales": lazy_gettext("Sales and contracts"),
     "team-lead": lazy_gettext("Team lead"),
     "none": lazy_gettext("No escalation needed"),
 }

@@ -8,17 +8,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import current_app, url_for
-from flask_babel import gettext
+from flask import current_app, g, url_for
+from flask_babel import gettext, lazy_gettext
+from sqlalchemy.exc import SQLAlchemyError
 
 from kb.content.articles import CATEGORIES, CONNECTIONS, LANGUAGES
 from kb.content.render import anchor
 from kb.errors import KBError, QueryError
+from kb.search.confidence import relevance
 from kb.search.searcher import Hit, SearchResult, clean_query
 from kb.search.snippets import snippet
-from webapp.labels import CATEGORY_LABELS
+from webapp.labels import CATEGORY_LABELS, TEAM_LABELS
 
 DEFAULT_K, MAX_K = 8, 20
+RELEVANCE_LABELS = {
+    "strong": lazy_gettext("Good match"),
+    "partial": lazy_gettext("Partial match"),
+    "weak": lazy_gettext("Weak match"),
+}
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,13 @@ def run_search(params: SearchParams) -> SearchResult:
 
 
 def describe_hit(hit: Hit, query: str) -> dict:
-    """One result as the page and the API show it; `snippet.html` is escaped, with matches in <mark>."""
+    """One result as the page and the API show it; `snippet.html` is escaped, with matches in <mark>.
+
+    `score` ranks the list (the top hit always has about 1.0); `confidence` (0..1) is how likely
+    this article answers the query, never above the search's, and `relevance` its level in words
+    ("strong", "partial", "weak", with `relevance_label` to show), so that a weak search never
+    shows a result as a good match.
+    """
     chunk = hit.chunk
     if chunk.kind == "step":
         label = gettext("Step %(number)s", number=chunk.step)
@@ -99,9 +112,44 @@ def describe_hit(hit: Hit, query: str) -> dict:
         "category_label": str(CATEGORY_LABELS.get(hit.category, hit.category)),
         "connections": list(hit.connections),
         "score": hit.score,
+        "confidence": hit.confidence,
+        "relevance": relevance(hit.confidence),
+        "relevance_label": str(RELEVANCE_LABELS[relevance(hit.confidence)]),
         "url": url_for("articles.show", article_id=hit.article_id, lang=hit.lang) + fragment,
         "match": {"kind": chunk.kind, "step": chunk.step, "heading": chunk.heading, "label": label},
         "snippet": {"text": cut.text, "parts": [[text, marked] for text, marked in cut.parts], "html": cut.html},
+    }
+
+
+def routing_hint(params: SearchParams, result: SearchResult) -> dict | None:
+    """The team that takes a topic the knowledge base does not cover, for a weak search, or None.
+
+    {"team": id, "team_label": shown name, "topic": the topic in the interface language, "matched":
+    the keyword or example query that matched}. Only a team the case can be escalated to is
+    offered. Never fails the search: a routing table that cannot be read gives no hint.
+    """
+    from kb.caselog.cases import escalation_teams
+    from kb.editorial.routing import route
+
+    if not result.weak:
+        return None
+    try:
+        found = route(
+            current_app.extensions["kb"].engine,
+            params.query,
+            result.query_vector,
+            current_app.extensions.get("kb_routing_examples"),
+        )
+    except (SQLAlchemyError, KBError):  # a courtesy: log it and show the weak result without one
+        current_app.logger.exception("routing hint failed")
+        return None
+    if found is None or found.team not in escalation_teams():
+        return None
+    return {
+        "team": found.team,
+        "team_label": str(TEAM_LABELS.get(found.team, found.team)),
+        "topic": found.topic(g.get("locale") or params.lang),
+        "matched": found.matched,
     }
 
 

@@ -68,7 +68,7 @@ __all__ = [
     "list_cases",
 ]
 
-DEFAULT_TEAMS = ("tier2", "network-operations", "field-service", "billing", "security")
+DEFAULT_TEAMS = ("tier2", "network-operations", "field-service", "billing", "security", "tv", "mobile", "sales")
 
 
 @dataclass(frozen=True)

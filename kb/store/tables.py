@@ -73,6 +73,9 @@ MAX_LENGTH = {
     "url": 2000,
     "summary": 200,
     "article_text": 200_000,
+    "topic": 100,
+    "keywords": 5000,
+    "examples": 10_000,
 }
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 MAX_ARTICLE_IDS = 100
@@ -398,6 +401,22 @@ class ArticleFlagRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(Text)  # the decline reason, or a note with the fix
     fixed_revision: Mapped[str | None] = mapped_column(String(64))
+
+
+class RoutingRuleRow(Base):
+    """A topic the knowledge base does not cover and the team that takes it (kb.editorial.routing):
+    shown to the agent with a one-click escalation when a search finds no good match."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(String(64))
+    topic_nl: Mapped[str] = mapped_column(String(100))
+    topic_en: Mapped[str] = mapped_column(String(100))
+    keywords: Mapped[str] = mapped_column(Text)  # one word or phrase a line
+    examples: Mapped[str] = mapped_column(Text)  # one example query a line
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the migration's seed
 
 
 # -- checks shared by users.py, cases.py and webhook.py ------------------------------------------

@@ -247,7 +247,16 @@ def test_list_cases(engine, agent, admin, clock):
 
 
 def test_escalation_teams_come_from_the_environment(engine, agent, case, monkeypatch):
-    assert escalation_teams() == ("tier2", "network-operations", "field-service", "billing", "security")
+    assert escalation_teams() == (
+        "tier2",
+        "network-operations",
+        "field-service",
+        "billing",
+        "security",
+        "tv",
+        "mobile",
+        "sales",
+    )
     monkeypatch.setenv("KB_ESCALATION_TEAMS", " noc , second-line ,,")
     assert escalation_teams() == ("noc", "second-line")
     with pytest.raises(InvalidInput, match="must be one of noc, second-line"):
