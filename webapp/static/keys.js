@@ -64,8 +64,10 @@
       button.scrollIntoView({block: "nearest"});
     },
     "e": function () {
-      return openAndFocus(null, "escalate-here-reason") || openAndFocus("panel-escalate", "panel-escalate-reason") ||
-        openAndFocus(null, "weak-reason");
+      // "No good match" showing: its own form, with the team the search routes to (the panel's is the case's).
+      var weak = document.getElementById("weak");
+      return openAndFocus(null, "escalate-here-reason") || (weak && !weak.hidden && openAndFocus(null, "weak-reason")) ||
+        openAndFocus("panel-escalate", "panel-escalate-reason");
     },
     "u": function () { return openAndFocus("panel-unresolved", "panel-unresolved-reason"); },
     "n": function () { return openAndFocus(null, "panel-note-text") || openAndFocus(null, "note-text"); },
