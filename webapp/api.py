@@ -19,7 +19,7 @@ from kb.content.articles import LANGUAGES
 from kb.errors import CaseClosed, InvalidInput, KBError, QueryError
 from webapp import handoffs, workspace
 from webapp.landing import described
-from webapp.queries import error_message, gap_store, parse_params, run_search
+from webapp.queries import error_message, gap_store, parse_params, routing_hint, run_search
 from webapp.security import CASE_ROLES, SEARCH_ROLES, roles
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -66,6 +66,8 @@ def search():
             "lang": result.lang,
             "confidence": result.confidence,
             "weak": result.weak,
+            # On a weak search about a topic another team owns (billing, TV, mobile...): that team.
+            "route": routing_hint(params, result),
             "bundle": result.bundle,
             "timing_ms": {"search": result.total_ms, "embedding": result.embed_ms, "server": round(app_ms, 3)},
             "hits": hits,

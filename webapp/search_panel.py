@@ -19,7 +19,7 @@ from kb.search.searcher import MAX_QUERY_CHARS
 from webapp import library, workspace
 from webapp.labels import CATEGORY_LABELS, CONNECTION_LABELS, TEAM_LABELS
 from webapp.landing import described
-from webapp.queries import error_message, parse_params, run_search
+from webapp.queries import error_message, parse_params, routing_hint, run_search
 
 ESCALATION_ARTICLE = "escalate-to-tier2"
 
@@ -48,7 +48,7 @@ def search_context(form: Mapping | None, record: bool = True) -> tuple[dict, int
     case = workspace.current_case()
     values = {"query": "", "lang": g.locale, "category": "", "connection": "", "only_lang": False}
     values["connection"] = workspace.case_connection() or ""
-    result, hits, error, status = None, [], None, 200
+    result, hits, error, status, route = None, [], None, 200, None
     restored = False
     if form is not None:
         values.update({name: form.get(name, "") for name in ("query", "category", "connection")})
@@ -67,6 +67,7 @@ def search_context(form: Mapping | None, record: bool = True) -> tuple[dict, int
             error, status = gettext("Search is not available right now: %(reason)s", reason=str(exc)), 503
         else:
             hits = described(result, params.query)
+            route = routing_hint(params, result)
             if record and form is not None:  # a restored search was logged when the agent made it
                 workspace.record_search(params.query, result)
     if restored and status == 400:  # a stored query the search refuses now: show the box, not an error
@@ -84,6 +85,7 @@ def search_context(form: Mapping | None, record: bool = True) -> tuple[dict, int
         "may_open_case": workspace.may_use_cases(g.user) and case is None,
         "case_warning": workspace.not_logged(),
         "teams": team_choices(),
+        "route": route,
     }, status
 
 

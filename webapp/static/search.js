@@ -171,8 +171,7 @@
     var items = document.createDocumentFragment();
     data.hits.forEach(function (hit, index) { items.appendChild(item(hit, index)); });
     list.replaceChildren(items);
-    select(-1);
-    input.setAttribute("aria-expanded", data.hits.length ? "true" : "false");
+    selected = -1;
     noResults.hidden = empty || data.hits.length > 0;
     weak.hidden = empty || !data.weak;
     gapStatus.textContent = "";
@@ -182,6 +181,10 @@
       routeHint.textContent = route ? (msg.msgRoute || "").replace("{team}", route.team_label) : "";
       routeHint.hidden = !route;
       if (route && weakTeam) { weakTeam.value = route.team; }
+      var reason = document.getElementById("weak-reason");
+      if (route && reason && !reason.value.trim()) {
+        reason.value = (msg.msgRouteReason || "").replace("{topic}", route.topic).replace("{team}", route.team_label);
+      }
     }
     statusBox.textContent = empty || restored ? "" : (data.hits.length ? msg.msgCount.replace("{count}", data.hits.length) : msg.msgNone);
   }
@@ -224,23 +227,19 @@
 
   function results() { return list.querySelectorAll(".result"); }
 
+  // Up and down move the keyboard focus between the result links (Enter opens one, as any link);
+  // up from the first result goes back to the box. The box stays a plain search field: the
+  // results are links in a list, not options of a listbox.
   function select(index) {
-    var all = results();
-    if (index < -1) { index = all.length - 1; }
-    if (index >= all.length) { index = -1; }
+    var links = list.querySelectorAll(".result-title");
+    if (index < -1) { index = links.length - 1; }
+    if (index >= links.length) { index = -1; }
     selected = index;
-    all.forEach(function (node, i) { node.setAttribute("aria-selected", i === index ? "true" : "false"); });
+    results().forEach(function (node, i) { node.classList.toggle("selected", i === index); });
     if (index >= 0) {
-      input.setAttribute("aria-activedescendant", all[index].id);
-      all[index].scrollIntoView({block: "nearest"});
-    } else {
-      input.removeAttribute("aria-activedescendant");
+      links[index].focus();
+      links[index].closest(".result").scrollIntoView({block: "nearest"});
     }
-  }
-
-  function openResult(index) {
-    var link = results()[index].querySelector(".result-title");
-    window.location.assign(link.href);
   }
 
   input.addEventListener("input", function () {
@@ -249,33 +248,24 @@
   });
 
   input.addEventListener("keydown", function (event) {
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    if (event.key === "ArrowDown" || (event.key === "ArrowUp" && results().length)) {
       event.preventDefault();
-      select(selected + (event.key === "ArrowDown" ? 1 : -1));
+      select(event.key === "ArrowDown" ? 0 : results().length - 1);
     } else if (event.key === "Enter") {
       event.preventDefault();
-      if (selected >= 0) { openResult(selected); } else { searchNow(); }
-    } else if (event.key === "Escape" && selected >= 0) {
-      event.preventDefault();
-      select(-1);
+      searchNow();
     }
   });
 
-  // Up and down also work after tabbing into the results.
   list.addEventListener("keydown", function (event) {
-    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") { return; }
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp" && event.key !== "Escape") { return; }
     var links = Array.prototype.slice.call(list.querySelectorAll(".result-title"));
     var at = links.indexOf(document.activeElement);
     if (at < 0) { return; }
     event.preventDefault();
-    var next = at + (event.key === "ArrowDown" ? 1 : -1);
-    if (next < 0) { input.focus(); select(-1); return; }
-    if (next < links.length) { links[next].focus(); select(next); }
-  });
-
-  list.addEventListener("mousemove", function (event) {
-    var node = event.target.closest(".result");
-    if (node) { select(Array.prototype.indexOf.call(results(), node)); }
+    var next = event.key === "Escape" ? -1 : at + (event.key === "ArrowDown" ? 1 : -1);
+    if (next < 0) { select(-1); input.focus(); return; }
+    if (next < links.length) { select(next); }
   });
 
   form.addEventListener("submit", function (event) {
