@@ -296,3 +296,19 @@ def test_first_line_is_plain_and_short():
     assert first_line("- **Light** is [red](https://x.example).\n- other") == "Light is red."
     assert first_line("") == ""
     assert len(first_line("- " + "word " * 100)) <= 160
+
+
+def test_a_weak_search_about_another_teams_topic_names_that_team_and_prefills_the_escalation(client):
+    open_case(client)
+    data = client.post("/api/search", json={"query": "mijn factuur is veel te hoog deze maand", "lang": "nl"})
+    body = data.get_json()
+    assert body["weak"] is True and body["route"]["team"] == "billing", body.get("route")
+    page = text_of(client.post("/", data={"query": "mijn factuur is veel te hoog deze maand", "lang": "nl"}))
+    weak = re.search(r'<section id="weak".*?</section>', page, re.S).group(0)
+    assert 'id="route-hint"' in weak and "hidden" not in re.search(r'<p id="route-hint"[^>]*>', weak).group(0)
+    assert re.search(r'<option value="billing" selected>', weak)
+    assert re.search(r'id="weak-reason" name="reason"[^>]*value="[^"]+"', weak)  # one click: the reason is there
+    # A search that finds its article gets no routing hint.
+    assert (
+        client.post("/api/search", json={"query": "dsl light keeps blinking", "lang": "en"}).get_json()["route"] is None
+    )
