@@ -66,7 +66,7 @@ MAX_LENGTH = {
     "problem": 5000,
     "note": 5000,
     "reason": 2000,
-    "query": 1000,
+    "query": 5000,  # a pasted chat or e-mail message (kb.search.searcher.MAX_QUERY_CHARS)
     "display_name": 100,
     "team": 64,
     "article_id": 200,

@@ -61,7 +61,7 @@ def test_existing_callers_can_still_build_a_gap_without_a_case():
     [
         ("   ", "en", "the query is empty"),
         (None, "en", "the query must be text"),
-        ("x" * 1001, "en", "the limit is 1000"),
+        ("x" * 5001, "en", "the limit is 5000"),
         ("dsl", "de", "the language 'de' is unknown; use one of nl, en"),
     ],
 )

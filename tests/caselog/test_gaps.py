@@ -79,7 +79,7 @@ def test_an_unknown_language_is_refused_by_flag_gap_the_table_and_the_database(g
     "gap, field",
     [
         (Gap("   ", "en", None, datetime(2026, 1, 1).astimezone()), "query"),
-        (Gap("x" * 1001, "en", None, datetime(2026, 1, 1).astimezone()), "query"),
+        (Gap("x" * 5001, "en", None, datetime(2026, 1, 1).astimezone()), "query"),
         (Gap(None, "en", None, datetime(2026, 1, 1).astimezone()), "query"),
         (Gap("dsl", "en", 0, datetime(2026, 1, 1).astimezone()), "user_id"),
         (Gap("dsl", "en", True, datetime(2026, 1, 1).astimezone()), "user_id"),

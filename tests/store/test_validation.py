@@ -45,7 +45,7 @@ BAD = {
         "connection_type",
     ),
     "search: empty query": (lambda e, c, u: cases.record_search(e, c, u, "", []), InvalidInput, "query"),
-    "search: query too long": (lambda e, c, u: cases.record_search(e, c, u, "q" * 1001, []), InvalidInput, "query"),
+    "search: query too long": (lambda e, c, u: cases.record_search(e, c, u, "q" * 5001, []), InvalidInput, "query"),
     "search: query not text": (lambda e, c, u: cases.record_search(e, c, u, ["q"], []), InvalidInput, "query"),
     "search: top ids a string": (
         lambda e, c, u: cases.record_search(e, c, u, "q", "dsl-no-sync"),

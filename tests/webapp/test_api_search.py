@@ -89,7 +89,7 @@ def test_filters(agent):
         ({}, "The query is missing; type a few words about the customer's problem."),
         ({"query": 42}, "The query must be text"),
         ({"query": " \t "}, "The query is empty; type a few words about the customer's problem"),
-        ({"query": "x" * 1001}, "The query is 1001 characters; the limit is 1000. Describe the problem in a sentence"),
+        ({"query": "x" * 5001}, "The query is 5001 characters; the limit is 5000. Describe the problem in a sentence"),
         ({"query": "dsl", "k": 0}, "'k' must be a whole number from 1 to 20."),
         ({"query": "dsl", "k": 21}, "'k' must be a whole number from 1 to 20."),
         ({"query": "dsl", "k": "5"}, "'k' must be a whole number from 1 to 20."),

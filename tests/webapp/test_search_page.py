@@ -89,7 +89,7 @@ def test_filters_narrow_the_results(agent):
     "form, message",
     [
         ({"query": "   "}, "The query is empty; type a few words about the customer&#39;s problem"),
-        ({"query": "x" * 1001}, "The query is 1001 characters; the limit is 1000."),
+        ({"query": "x" * 5001}, "The query is 5001 characters; the limit is 5000."),
         ({}, "The query is missing; type a few words about the customer&#39;s problem."),
         (
             {"query": "dsl", "category": "nonsense"},

@@ -312,3 +312,20 @@ def test_a_weak_search_about_another_teams_topic_names_that_team_and_prefills_th
     assert (
         client.post("/api/search", json={"query": "dsl light keeps blinking", "lang": "en"}).get_json()["route"] is None
     )
+
+
+def test_a_pasted_long_message_is_searched_and_logged_on_the_case(client, engine):
+    case_id = open_case(client)
+    story = (
+        "Beste klantenservice, "
+        + "Sinds gisteren knippert het dsl lampje van de modem en hebben we geen internet. " * 30
+    )
+    message = story + "Met vriendelijke groet, Jan de Vries, klantnummer 12345678"
+    assert 2000 < len(message) <= 5000
+    response = client.post("/api/search", json={"query": message, "lang": "nl"})
+    assert response.status_code == 200 and response.get_json()["case_logged"] is True
+    assert response.get_json()["hits"][0]["id"] == "dsl-no-sync"
+    searches = [e for e in caselog.timeline(engine, case_id) if e.kind == "search"]
+    assert len(searches) == 1 and len(searches[0].text) == len(" ".join(message.split()))
+    too_long = client.post("/api/search", json={"query": "x" * 5001, "lang": "nl"})
+    assert too_long.status_code == 400 and "5000" in too_long.get_json()["error"]
