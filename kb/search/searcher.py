@@ -14,7 +14,14 @@ from kb.errors import IndexInvalid, ModelMismatch, QueryError
 from kb.search.analysis import guess_language, words
 from kb.search.bundle import Bundle, current_path, load_bundle
 from kb.search.chunking import Chunk
-from kb.search.confidence import RUNNER_UP, WEAK_BELOW, calibration_for, coverage, word_articles
+from kb.search.confidence import (
+    RUNNER_UP,
+    WEAK_BELOW,
+    calibration_for,
+    coverage,
+    out_of_scope_anchors,
+    word_articles,
+)
 from kb.search.embedding import Embedder
 
 MAX_QUERY_CHARS = 1000
@@ -141,6 +148,7 @@ class Searcher:
         self._loaded_path: Path | None = None
         self.last_reload_error: str | None = None
         self._failed: tuple[Path, tuple] | None = None  # the published bundle that last failed to load
+        self._anchors: np.ndarray | None = None  # out-of-scope anchors, embedded on first use
         self.refresh()
 
     @property
@@ -236,6 +244,14 @@ class Searcher:
             qvec,
         )
 
+    def out_of_scope(self, qvec: np.ndarray) -> float:
+        """The query's best cosine to the out-of-scope anchors (kb.search.confidence)."""
+        if self._anchors is None:
+            with self._lock:
+                if self._anchors is None:
+                    self._anchors = self.embedder.embed_queries(out_of_scope_anchors())
+        return float((self._anchors @ qvec).max())
+
     # -- internals ---------------------------------------------------------------------------
 
     def _allowed(self, prep: _Prepared, lang, category, connection) -> np.ndarray | None:
@@ -325,13 +341,15 @@ class Searcher:
             if article_id not in by_id or score > by_id[article_id][0]:
                 by_id[article_id] = (score, v, rec)
         ranked = sorted(by_id.items(), key=lambda item: (-item[1][0], item[0]))
-        hits = self._judged(prep, query, ranked, dense is not None, bm25, preferred, allowed, k)
+        hits = self._judged(prep, query, ranked, qvec, bm25, preferred, allowed, k)
         return hits, hits[0].confidence
 
-    def _judged(self, prep, query, ranked, dense_available, bm25, preferred, allowed, k) -> list[Hit]:
+    def _judged(self, prep, query, ranked, qvec, bm25, preferred, allowed, k) -> list[Hit]:
         """The first k hits, each with its confidence (kb.search.confidence): the top hit's is the
         search's; a runner-up's comes from its margin and is never above the search's."""
+        dense_available = qvec is not None
         calibration = calibration_for(self.embedder.name, dense_available)
+        anchor = self.out_of_scope(qvec) if dense_available and calibration.out_of_scope else None
         found = word_articles(prep.bundle.bm25, prep.chunk_article_no, query)
         # Dense mode: BM25 did not rank, but it is still evidence for the confidence.
         bm25_all = prep.bundle.bm25.scores(query) if bm25 is None else None
@@ -344,7 +362,9 @@ class Searcher:
             if hits:
                 confidence = min(RUNNER_UP.confidence(0.0, 0.0, 0.0, margin), hits[0].confidence)
             else:
-                confidence = calibration.confidence(rec["draw"] if dense_available else 0.0, braw, covered, margin)
+                dense = rec["draw"] if dense_available else 0.0
+                gap = anchor - dense if anchor is not None else 0.0
+                confidence = calibration.confidence(dense, braw, covered, margin, gap)
             hits.append(self._hit(prep, article_id, score, rec, preferred, allowed, covered, margin, confidence))
         return hits
 

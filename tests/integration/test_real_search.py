@@ -74,24 +74,25 @@ def _weak_rates(searcher, answerable: tuple[str, ...], out_of_scope: str) -> tup
 
 
 def test_weak_flags_on_the_held_out_sets(searcher):
-    """Never fitted on (README, Confidence): measured 1 of 228 answerable queries flagged weak (0.4 %)
-    and 26 of 60 out-of-scope queries (43 %). The issue's target is <= 2 % and >= 90 %: the first is
-    met, the second is not (the out-of-scope topics are an ISP's own: billing, TV, mobile, sales)."""
+    """Never fitted on (README, Confidence): measured 4 of 228 answerable queries flagged weak (1.8 %)
+    and 44 of 60 out-of-scope queries (73 %; nl 24, en 20 of 30) with the out-of-scope anchors. The
+    issue's target is <= 2 % and >= 90 %: the first is met, the second is not (the out-of-scope
+    topics are an ISP's own: billing, TV, mobile, sales)."""
     false_weak, true_weak, by_lang = _weak_rates(
         searcher, ("holdout.jsonl", "short_holdout.jsonl"), "out_of_scope_holdout.jsonl"
     )
     assert false_weak <= 0.02, false_weak
-    assert true_weak >= 0.40, by_lang
-    assert min(lang["true_weak_rate"] for lang in by_lang.values()) >= 0.33, by_lang
+    assert true_weak >= 0.68, by_lang
+    assert min(lang["true_weak_rate"] for lang in by_lang.values()) >= 0.6, by_lang
 
 
 def test_weak_flags_on_the_development_sets(searcher):
-    """Fitted here: measured 6 of 456 answerable (1.3 %) and 58 of 119 out-of-scope queries (49 %)."""
+    """Fitted here: measured 5 of 456 answerable (1.1 %) and 90 of 119 out-of-scope queries (76 %)."""
     false_weak, true_weak, by_lang = _weak_rates(
         searcher, ("queries.jsonl", "short_queries.jsonl"), "out_of_scope.jsonl"
     )
     assert false_weak <= 0.02, false_weak
-    assert true_weak >= 0.45, by_lang
+    assert true_weak >= 0.72, by_lang
 
 
 @pytest.mark.parametrize(

