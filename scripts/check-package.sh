@@ -30,4 +30,6 @@ with open(sys.argv[1], "rb") as fh:
 assert len(catalog._catalog) > 100, f"{sys.argv[1]}: only {len(catalog._catalog)} messages"
 PY
 done
-echo "check-package: non-editable install, compiled catalogs, kb --help and kb lint: ok"
+# Data files the search reads at run time ship with the package.
+[ -s "$site/kb/search/out_of_scope_anchors.jsonl" ] || { echo "check-package: out_of_scope_anchors.jsonl missing" >&2; exit 1; }
+echo "check-package: non-editable install, compiled catalogs, search data, kb --help and kb lint: ok"

@@ -23,8 +23,9 @@ from kb.search.confidence import (
     word_articles,
 )
 from kb.search.embedding import Embedder
+from kb.search.message import message_text, sentences
 
-MAX_QUERY_CHARS = 1000
+MAX_QUERY_CHARS = 5000  # a pasted chat or e-mail message; quoted history and signatures are cut off first
 MODES = ("hybrid", "dense", "bm25")
 
 
@@ -35,6 +36,12 @@ class Fusion:
     dense_weight: float = 0.6  # share of the dense score in the fused score
     other_lang_penalty: float = 0.9  # multiplier for a version in a language the agent did not ask for
     candidates: int = 200  # chunks taken from each retriever before fusion
+    # A message longer than this is searched without its quoted history, greeting and signature
+    # (kb.search.message). With `sentence_weight` > 0 it is also read sentence by sentence: a
+    # chunk's dense score blends its cosine to the whole message with its best cosine to one
+    # sentence. Measured on tests/eval/messages.jsonl (README): no gain yet, so it is off.
+    long_query_chars: int = 200
+    sentence_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -221,16 +228,24 @@ class Searcher:
         if not any(ch.isalnum() for ch in query) or not words(query):
             return SearchResult(query, preferred, (), 0.0, True, 0.0, _ms(started), mode, prep.bundle.name)
         allowed = self._allowed(prep, lang if only_lang else None, category, connection)
+        text, parts = query, []
+        if len(query) > self.fusion.long_query_chars:
+            text = message_text(query)
+            if self.fusion.sentence_weight > 0 and len(text) > self.fusion.long_query_chars:
+                parts = sentences(text)
         embed_ms = 0.0
         qvec = dense = bm25 = None
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            qvec = self.embedder.embed_queries([query])[0]
+            vectors = self.embedder.embed_queries([text, *parts] if len(parts) > 1 else [text])
+            qvec = vectors[0]
             embed_ms = _ms(t)
             dense = self._dense(prep, qvec, allowed)
+            if len(parts) > 1:
+                dense = self._by_sentence(prep, dense, qvec, vectors[1:], allowed)
         if mode in ("hybrid", "bm25"):
-            bm25 = prep.bundle.bm25.scores(query)
-        hits, confidence = self._rank(prep, query, qvec, dense, bm25, allowed, preferred, k)
+            bm25 = prep.bundle.bm25.scores(text)
+        hits, confidence = self._rank(prep, text, qvec, dense, bm25, allowed, preferred, k)
         return SearchResult(
             query,
             preferred,
@@ -270,13 +285,13 @@ class Searcher:
             mask = m if mask is None else mask & m
         return mask
 
-    def _dense(self, prep: _Prepared, qvec: np.ndarray, allowed) -> dict[int, float]:
+    def _dense(self, prep: _Prepared, qvec: np.ndarray, allowed, limit: int | None = None) -> dict[int, float]:
         """Top chunks by inner product (FAISS, exact), as {chunk: cosine}."""
         index = prep.bundle.faiss_index
         n = index.ntotal
         if n == 0:
             return {}
-        k = min(n, self.fusion.candidates)
+        k = min(n, limit or self.fusion.candidates)
         params = None
         if allowed is not None:
             import faiss
@@ -288,6 +303,22 @@ class Searcher:
             k = min(k, len(ids))
         scores, ids = index.search(qvec.reshape(1, -1), k, params=params)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+
+    def _by_sentence(self, prep: _Prepared, dense: dict[int, float], qvec, svecs, allowed) -> dict[int, float]:
+        """Dense scores for a long message: each candidate chunk's cosine to the whole message
+        blended with its best cosine to one sentence (candidates: the top chunks of either)."""
+        candidates = set(dense)
+        for svec in svecs:
+            candidates |= set(self._dense(prep, svec, allowed, self.fusion.candidates // 4))
+        ids = np.fromiter(candidates, dtype=np.int64)
+        if len(ids) == 0:
+            return dense
+        chunk_vectors = prep.bundle.vectors[ids]
+        whole = chunk_vectors @ qvec
+        best = (chunk_vectors @ np.asarray(svecs).T).max(axis=1)
+        w = self.fusion.sentence_weight
+        blended = (1 - w) * whole + w * best
+        return {int(i): float(v) for i, v in zip(ids, blended, strict=True)}
 
     def _bm25_top(self, scores: np.ndarray, allowed) -> dict[int, float]:
         if allowed is not None:
