@@ -315,3 +315,14 @@ class WeakFor:
 
     def __getattr__(self, name):
         return getattr(self._searcher, name)
+
+
+def _wait_for_focus(page, selector: str, timeout_ms: int = 5000) -> None:
+    """Wait until the element matching `selector` has the keyboard focus (autofocus is applied at the
+    next rendering update, which can come after the load event)."""
+    try:
+        page.wait_for_function(
+            "s => !!document.activeElement && document.activeElement.matches(s)", arg=selector, timeout=timeout_ms
+        )
+    except Exception as exc:  # noqa: BLE001 - Playwright's timeout: say where the focus is instead
+        raise AssertionError(f"{selector} did not get the focus on {page.url} (at {_focused(page)})") from exc

@@ -27,6 +27,7 @@ from tests.integration.browser import (
     _path,
     _shown_results,
     _tab_to,
+    _wait_for_focus,
 )
 
 FIRST = {"problem": "internet light is red", "ref": "CUST-KEYS-0001", "reason": "Line test shows a cabinet fault"}
@@ -42,7 +43,7 @@ document.addEventListener("mousedown", function (event) { window.__kbPointer(eve
 def _log_in_with_keys(page, watch: Watch, live) -> None:
     page.goto(live.url + "/")
     assert _path(page) == "/auth/login"
-    assert _focused(page).startswith("input#username"), _focused(page)
+    _wait_for_focus(page, "input#username")
     page.keyboard.type(USERNAME)
     page.keyboard.press("Tab")
     assert _focused(page).startswith("input#password"), _focused(page)
@@ -59,7 +60,7 @@ def _open_case_with_keys(page, watch: Watch, live, call: dict) -> int:
         page.keyboard.press("Enter")
     assert _path(page) == "/cases/prefill"
     assert page.input_value("#problem") == call["problem"]
-    assert _focused(page).startswith("input#customer_ref"), _focused(page)  # the only field left to fill
+    _wait_for_focus(page, "input#customer_ref")  # the only field left to fill
     page.keyboard.type(call["ref"])
     if "connection" in call:
         page.keyboard.press("Tab")
@@ -70,7 +71,7 @@ def _open_case_with_keys(page, watch: Watch, live, call: dict) -> int:
         page.keyboard.press("Enter")
     # Landed on the search, ready to type: the problem is in the box with its results, nothing to retype.
     page.locator("#case-panel").wait_for()
-    assert _focused(page).startswith("input#query"), _focused(page)
+    _wait_for_focus(page, "input#query")
     assert page.input_value("#query") == call["problem"]
     assert _shown_results(page), "no results shown on landing"
     watch.assert_clean()
@@ -112,7 +113,7 @@ def test_a_whole_call_with_the_keyboard_only(browser, serve, page):
     _log_in_with_keys(page, watch, live)
 
     # -- first call: search, open a case from the search ----------------------------------------------
-    assert _focused(page).startswith("input#query"), _focused(page)
+    _wait_for_focus(page, "input#query")
     _keyboard_type_query(page, live, FIRST["problem"])
     case_id = _open_case_with_keys(page, watch, live, {**FIRST, "connection": "Fibre"})
     case = get_case(live.engine, case_id)
@@ -172,7 +173,8 @@ def test_a_whole_call_with_the_keyboard_only(browser, serve, page):
     with page.expect_navigation(url=live.url + "/"):
         page.keyboard.press("Enter")
     assert page.locator(".next-call").is_visible()
-    assert _focused(page).startswith("input#query") and page.input_value("#query") == ""
+    _wait_for_focus(page, "input#query")
+    assert page.input_value("#query") == ""
     assert page.locator("#case-panel").count() == 0 and _shown_results(page) == []
     case = get_case(live.engine, case_id)
     assert (case.status, case.escalation_team, case.escalation_reason) == ("escalated", team, FIRST["reason"])
@@ -189,7 +191,8 @@ def test_a_whole_call_with_the_keyboard_only(browser, serve, page):
     with page.expect_navigation(url=live.url + "/"):
         page.keyboard.press("Enter")
     assert page.locator(".next-call").is_visible()
-    assert _focused(page).startswith("input#query") and page.input_value("#query") == ""
+    _wait_for_focus(page, "input#query")
+    assert page.input_value("#query") == ""
     second = get_case(live.engine, second_id)
     assert (second.status, second.resolved_by, second.channel, second.customer_ref) == (
         "resolved",
