@@ -78,10 +78,23 @@ class SentenceTransformerEmbedder:
     def _encode(self, fn: Callable, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        _limit_threads(self.threads)
         vectors = fn(
             list(texts), batch_size=32, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _limit_threads(threads: int) -> None:
+    """Hold this thread to `threads` (torch's OpenMP setting is per thread: a server's new request
+    thread starts with every core, and next to a busy process its embedding took 30 to 1,000 ms
+    instead of 10, see README "Measured: the agent's call")."""
+    try:
+        import torch
+    except ImportError:  # a fake or non-torch embedder
+        return
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def load_embedder(

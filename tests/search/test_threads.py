@@ -49,3 +49,30 @@ def test_kb_index_lowers_its_own_priority(monkeypatch):
     monkeypatch.setenv("KB_INDEX_NICE", "40")
     search.lower_priority()
     assert calls == [7, 19]
+
+
+def test_each_request_thread_is_held_to_the_query_thread_count():
+    """torch's thread setting is per thread: a server's new request thread starts with every core."""
+    import threading
+
+    import numpy as np
+    import torch
+
+    from kb.search.embedding import SentenceTransformerEmbedder
+
+    class Model:
+        def encode_query(self, texts, **kwargs):
+            seen.append(torch.get_num_threads())
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    seen: list[int] = []
+    embedder = SentenceTransformerEmbedder("fake", Model(), 4, threads=1)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # what a fresh thread may start with
+        worker = threading.Thread(target=lambda: (torch.set_num_threads(2), embedder.embed_queries(["q"])))
+        worker.start()
+        worker.join()
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1]
