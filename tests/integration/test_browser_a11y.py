@@ -5,9 +5,11 @@ from the repository: the test takes $KB_AXE_JS, or the script's default install 
 the test is skipped, unless KB_REQUIRE_BROWSER=1 (CI), where it fails, like the other browser tests.
 
 On the search page with results, the open-case form, the search page with a case open, the "no good
-match" state, the article page with a case open and a matched step, and the case page: no axe
-violation of impact serious or critical (the others are printed), and a focus ring on every
-focusable element that stands out 3:1 from what is behind it (WCAG 2.2 non-text contrast).
+match" state, the article page with a case open and a matched step (also with every section
+unfolded, and with the shortcuts dialog open) and the case page (also unfolded): no axe violation
+of impact serious or critical (the others are printed), a focus ring on every focusable element
+that stands out 3:1 from what is behind it (WCAG 2.2 non-text contrast), and every result's
+relevance in words, not only as the meter's colour.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def axe_path() -> Path:
     return cache / "firstline-kb" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session scope, and first in the test's arguments: it skips before the index build
 def axe_source() -> str:
     path = axe_path()
     if not path.is_file():
@@ -128,19 +130,6 @@ def focus_ring_problems(page) -> list[dict]:
     return [r for r in rings if not r["visible"] or r["style"] == "none" or r["width"] < 2 or r["ratio"] < 3]
 
 
-# Found by this test and reported to the owner of the markup, who is changing it (issue 11, item 7):
-# waived only where they occur now, printed on every run, and listed when no longer seen.
-KNOWN = {
-    "nested-interactive": (
-        re.compile(r"#result-\d+"),
-        "each result is a role=option <li> holding its link (search/_result.html, search/_panel.html, search.js)",
-    ),
-    "relevance-in-text": (
-        re.compile(r"#result-\d+"),
-        "the server gives no relevance label yet: the relevance shows only as the meter (search/_result.html)",
-    ),
-}
-
 # Each result says how relevant it is in words, not only with the meter's colour and length.
 RELEVANCE_TEXT = """() => Array.from(document.querySelectorAll("#results li.result"))
   .filter(item => item.getClientRects().length)
@@ -149,11 +138,9 @@ RELEVANCE_TEXT = """() => Array.from(document.querySelectorAll("#results li.resu
   .map(item => "#" + item.id)"""
 
 
-def check_page(page, source: str, label: str, report: list[str], waived: set[str]) -> list[str]:
-    """axe, the focus rings and the relevance text on the page now: the blocking findings as lines.
-
-    Findings that do not block go to `report`; the KNOWN rules seen are added to `waived`.
-    """
+def check_page(page, source: str, label: str, report: list[str]) -> list[str]:
+    """axe, the focus rings and the relevance text on the page now: the blocking findings as lines
+    (the findings that do not block go to `report`)."""
     result = run_axe(page, source)
     findings = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
     missing = page.evaluate(RELEVANCE_TEXT)
@@ -162,14 +149,7 @@ def check_page(page, source: str, label: str, report: list[str], waived: set[str
     blocking = []
     for rule, impact, help_text, targets in findings:
         line = f"{label}: [{impact}] {rule}: {help_text} ({'; '.join(targets[:5])})"
-        known = KNOWN.get(rule)
-        if known and all(known[0].fullmatch(t) for t in targets):
-            waived.add(rule)
-            report.append(f"{line} -- waived: {known[1]}")
-        elif impact in BLOCKING:
-            blocking.append(line)
-        else:
-            report.append(line)
+        (blocking if impact in BLOCKING else report).append(line)
     if result["incomplete"]:
         report.append(f"{label}: to review by hand (axe 'incomplete'): {', '.join(sorted(set(result['incomplete'])))}")
     for ring in focus_ring_problems(page):
@@ -186,7 +166,7 @@ def unfold(page) -> None:
 
 @pytest.mark.integration  # the real model searches the shipped articles
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_the_agents_pages_meet_wcag_22_aa(browser, serve, page, searcher, axe_source, lang):
+def test_the_agents_pages_meet_wcag_22_aa(axe_source, browser, serve, page, searcher, lang):
     from kb.identity.users import get_user, list_users, set_language
 
     live = serve(with_search=True)
@@ -199,10 +179,9 @@ def test_the_agents_pages_meet_wcag_22_aa(browser, serve, page, searcher, axe_so
     assert page.get_attribute("html", "lang") == lang
     blocking: list[str] = []
     report: list[str] = []
-    waived: set[str] = set()
 
     def check(label: str) -> None:
-        blocking.extend(check_page(page, axe_source, label, report, waived))
+        blocking.extend(check_page(page, axe_source, label, report))
 
     _type_query(page, live, QUERIES[lang])
     check("search page with results")
@@ -244,8 +223,6 @@ def test_the_agents_pages_meet_wcag_22_aa(browser, serve, page, searcher, axe_so
     unfold(page)
     check("case page, every section unfolded")
 
-    stale = sorted(set(KNOWN) - waived)
-    report += [f"waiver {rule!r} no longer needed: remove it from KNOWN" for rule in stale]
     print(f"\naxe-core ({lang}), not blocking:\n  " + "\n  ".join(report or ["none"]))
     assert not blocking, f"{len(blocking)} accessibility problems ({lang}):\n" + "\n".join(blocking)
     watch.assert_clean()  # axe ran under the app's CSP and caused no violation
