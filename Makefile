@@ -31,6 +31,7 @@ test: install
 	if [ -n "$$url" ]; then echo "PostgreSQL tests: $$url"; \
 	else echo "PostgreSQL tests: no server (skipped):"; tail -n 5 .pg-test-server.log 2>/dev/null; fi; \
 	if bash scripts/browser-test-deps.sh; then echo "Browser test: /usr/bin/chromium"; else echo "Browser test: no chromium (skipped)"; fi; \
+	if axe="$$(bash scripts/axe-deps.sh)"; then echo "Accessibility test: $$axe"; else echo "Accessibility test: no axe-core (skipped)"; fi; \
 	KB_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -rs
 
 bench: install

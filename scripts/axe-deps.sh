@@ -21,7 +21,17 @@ installed() {
 }
 
 if ! installed; then
-    command -v npm > /dev/null || { say "npm is missing (Debian: apt-get install npm)"; exit 1; }
+    if ! command -v npm > /dev/null; then
+        if [ "$(id -u)" -ne 0 ]; then
+            say "npm is missing; install Debian's npm package as root (sudo bash $0)"
+            exit 1
+        fi
+        say "installing npm with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >&2
+        apt-get install -y -q npm >&2
+        command -v npm > /dev/null || { say "apt-get finished but npm is still missing"; exit 1; }
+    fi
     mkdir -p "$dir"
     say "installing axe-core@$AXE_VERSION into $dir"
     npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "axe-core@$AXE_VERSION" >&2

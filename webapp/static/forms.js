@@ -28,7 +28,12 @@
     buttons.forEach(function (button) { button.disabled = true; });
     form.setAttribute("aria-busy", "true");
     var attempt = function () {
-      fetch(form.action, {method: "POST", credentials: "same-origin", body: body}).then(function (response) {
+      // data-after: where a success leads (the redirect's target). The redirect is then not
+      // followed by fetch, so that page is loaded once, by the browser, not twice.
+      var after = form.dataset.after;
+      fetch(form.action, {method: "POST", credentials: "same-origin", body: body,
+                          redirect: after ? "manual" : "follow"}).then(function (response) {
+        if (after && response.type === "opaqueredirect") { window.location.assign(after); return; }
         if (response.status >= 500) { return retry(response.status); }
         if (response.redirected) { window.location.assign(response.url); return; }
         form.submit();  // 4xx (a field to correct, a closed case): the server's page says what to do
