@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -42,6 +41,9 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_load import load  # noqa: E402 - the scripts' shared helper, next to this file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -92,28 +94,6 @@ SEARCH_TIMING = """() => {
   return Object.assign({}, window.__kbBench, {sent: performance.timeOrigin + entry.startTime,
     answered: performance.timeOrigin + entry.responseEnd, server: app ? app.duration : null});
 }"""
-
-
-def burn(stop) -> None:
-    while not stop.is_set():
-        sum(i * i for i in range(10000))
-
-
-@contextmanager
-def load(enabled: bool):
-    """One CPU-bound process beside the benchmark (one core of two busy), like another worker or a build."""
-    if not enabled:
-        yield
-        return
-    stop = multiprocessing.Event()
-    proc = multiprocessing.Process(target=burn, args=(stop,), daemon=True)
-    proc.start()
-    try:
-        time.sleep(0.5)
-        yield
-    finally:
-        stop.set()
-        proc.join(timeout=5)
 
 
 @contextmanager

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import random
 import shutil
@@ -29,36 +28,16 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_load import load  # noqa: E402 - the scripts' shared helper, next to this file
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PASSWORD = "bench password 123"
-
-
-def burn(stop) -> None:
-    while not stop.is_set():
-        sum(i * i for i in range(10000))
-
-
-@contextmanager
-def load(enabled: bool):
-    """A CPU-bound process beside the benchmark (one core of two busy), like another worker or a build."""
-    if not enabled:
-        yield
-        return
-    stop = multiprocessing.Event()
-    proc = multiprocessing.Process(target=burn, args=(stop,), daemon=True)
-    proc.start()
-    try:
-        time.sleep(0.5)
-        yield
-    finally:
-        stop.set()
-        proc.join(timeout=5)
 
 
 class Server:
