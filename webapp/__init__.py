@@ -61,8 +61,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["kb"] = Services.from_config(app.config)
     i18n.init_app(app)
     enforce_access(app)
-    CSRFProtect(app)  # after the access check: a signed-out user is sent to log in, not shown a token error
+    csrf = CSRFProtect(app)  # after the access check: a signed-out user is sent to log in, not shown a token error
     _register_blueprints(app)
+    from webapp import api_v1
+
+    csrf.exempt(api_v1.bp)  # it checks the CSRF token itself, for session cookies only (not API tokens)
     _webhook_sender(app)
     _index_sync(app)
     _security_headers(app)
@@ -100,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         admin,
         analytics,
         api,
+        api_v1,
         articles,
         auth,
         cases,
@@ -113,7 +117,8 @@ def _register_blueprints(app: Flask) -> None:
 
     workspace.init_app(app)
     editor.init_app(app)
-    for module in (health, auth, admin, search, api, articles, cases, editor, routing, analytics, supervisor):
+    blueprints = (health, auth, admin, search, api, api_v1, articles, cases, editor, routing, analytics, supervisor)
+    for module in blueprints:
         app.register_blueprint(module.bp)
 
 
@@ -190,11 +195,26 @@ def _relative_location(response) -> None:
             response.headers["Location"] = urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
 
 
+API_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    500: "server_error",
+}
+
+
 def _error_pages(app: Flask) -> None:
     def render(code: int, title: str, message: str):
         from flask import request
         from flask.globals import request_ctx
 
+        if request.path.startswith("/api/v1/"):
+            from webapp.security import api_error
+
+            return api_error(code, API_CODES.get(code, "error"), message)
         if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
             return {"error": message}, code
         if request_ctx.url_adapter is None:  # refused before routing (a host not in KB_TRUSTED_HOSTS)
@@ -208,6 +228,9 @@ def _error_pages(app: Flask) -> None:
     )
     app.register_error_handler(404, lambda e: render(404, "Not found", "There is no page at this address."))
     app.register_error_handler(413, lambda e: render(413, "Too large", "The request is too large; shorten the text."))
+    app.register_error_handler(
+        405, lambda e: render(405, "Method not allowed", "This address does not take that method; see the API's spec.")
+    )
     app.register_error_handler(
         500,
         lambda e: render(

@@ -173,6 +173,59 @@ def _apply(change, *args, done: str) -> None:
         flash(done, "info")
 
 
+def _tokens_page(status: int = 200, **context):
+    from webapp import token_forms
+
+    context.setdefault("token_form", token_forms.AdminTokenForm(formdata=None))
+    return render_template(
+        "admin/tokens.html",
+        token_list=token_forms.listed(),
+        revoke_form=token_forms.RevokeForm(formdata=None),
+        revoke_endpoint="admin.revoke_token",
+        create_action=url_for("admin.create_token"),
+        show_user=True,
+        **context,
+    ), status
+
+
+@bp.get("/tokens")
+@roles("admin")
+def tokens():
+    """Every user's API tokens: create one for any user (an integration account), revoke any."""
+    return _tokens_page()
+
+
+@bp.post("/tokens")
+@roles("admin")
+def create_token():
+    from webapp import token_forms
+
+    form = token_forms.AdminTokenForm()
+    if not form.validate_on_submit():
+        return _tokens_page(400, token_form=form)
+    try:
+        created = token_forms.create(form, form.username.data, g.user.id)
+    except KBError as exc:
+        form.username.errors.append(str(exc))
+        return _tokens_page(400, token_form=form)
+    return _tokens_page(new_token=created)  # shown once on this page, never flashed
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@roles("admin")
+def revoke_token(token_id: int):
+    from kb.identity.tokens import revoke_token as revoke
+
+    if not ConfirmForm().validate_on_submit():
+        return _tokens_page(400)
+    try:
+        token = revoke(_engine(), token_id, actor_id=g.user.id)
+    except KBError:
+        return _tokens_page(404)
+    flash(gettext("Token %(name)s of %(user)s is revoked.", name=token.shown, user=token.username), "info")
+    return redirect(url_for("admin.tokens"), 303)
+
+
 @bp.get("/deliveries")
 @roles("admin")
 def deliveries():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from urllib.parse import urlsplit
@@ -27,10 +28,12 @@ from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, String
 from wtforms.validators import DataRequired, Length
 
 from kb.errors import InvalidInput, KBError, LoginFailed, LoginThrottled
+from kb.identity.tokens import authenticate_token
 from kb.identity.users import ROLES, authenticate, change_own_password, get_user, revoke_sessions, set_language
 from kb.store import engine as db
 from webapp.security import PUBLIC, public, roles
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 # (label, path): shown in the navigation when the path exists and the user's role may open it.
@@ -44,6 +47,7 @@ NAV = (
     (lazy_gettext("Analytics"), "/analytics"),
     (lazy_gettext("All open cases"), "/supervisor/cases"),
     (lazy_gettext("Users"), "/admin/users"),
+    (lazy_gettext("API tokens"), "/admin/tokens"),
     (lazy_gettext("Deliveries"), "/admin/deliveries"),
 )
 
@@ -145,21 +149,59 @@ def _session_valid(user) -> bool:
     )
 
 
-def load_logged_in_user() -> None:
-    """Set g.user from the session; a revoked, expired, disabled or deleted user's session ends."""
+API_PREFIX = "/api/v1/"
+
+
+def load_logged_in_user():
+    """Set g.user from an API token (under /api/v1/ only) or else the session; a revoked, expired,
+    disabled or deleted user's session ends. `g.auth` says which: "token", "session" or None."""
     g.user = None
+    g.auth = None
     if request.endpoint == "static":
-        return  # stylesheets and scripts need no user: no database query for them
+        return None  # stylesheets and scripts need no user: no database query for them
+    header = request.headers.get("Authorization")
+    if header is not None and request.path.startswith(API_PREFIX):
+        return _token_user(header)
     user_id = session.get("user_id")
     if user_id is None:
-        return
+        return None
     user = get_user(current_app.extensions["kb"].engine, user_id) if isinstance(user_id, int) else None
     if not _session_valid(user):
         session.clear()
-        return
-    if time.time() - session["seen_at"] >= 60:  # the idle clock, without a new cookie on every request
+        return None
+    polled = request.endpoint == "cases.screen_pop"  # the page's own poll is not the agent at work
+    if time.time() - session["seen_at"] >= 60 and not polled:  # the idle clock, without a cookie per request
         session["seen_at"] = int(time.time())
     g.user = user
+    g.auth = "session"
+    return None
+
+
+def _token_user(header: str):
+    """g.user from `Authorization: Bearer <token>`; a refusal is answered at once (401 or 429), and a
+    session cookie sent along is not looked at. The token's prefix only is logged, never the token."""
+    from webapp.security import api_error
+
+    scheme, _, presented = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return api_error(
+            401,
+            "unauthorized",
+            gettext("Send the API token as 'Authorization: Bearer <token>'."),
+            bearer="invalid_request",
+        )
+    try:
+        user, token = authenticate_token(current_app.extensions["kb"].engine, presented.strip(), request.remote_addr)
+    except LoginThrottled as exc:
+        wait = max(1, math.ceil((exc.retry_at - db.utcnow()).total_seconds())) if exc.retry_at else 60
+        response = api_error(429, "too_many_attempts", str(exc))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    except LoginFailed as exc:
+        return api_error(401, "invalid_token", str(exc), bearer="invalid_token")
+    g.user, g.auth, g.token = user, "token", token
+    log.info("API request by token %s (user %d)", token.shown, user.id)
+    return None
 
 
 @bp.route("/login", methods=("GET", "POST"))
@@ -211,7 +253,60 @@ def account():
         else:
             flash(gettext("Your language setting is saved."), "info")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, password_form=PasswordForm(formdata=None))
+    return _account_page(form=form)
+
+
+def _account_page(status: int = 200, **context):
+    """The settings page: language, password, and the user's own API tokens."""
+    from webapp import token_forms
+
+    context.setdefault("form", LanguageForm(language=g.user.language or ""))
+    context.setdefault("password_form", PasswordForm(formdata=None))
+    context.setdefault("token_form", token_forms.TokenForm(formdata=None))
+    page = render_template(
+        "auth/account.html",
+        token_list=token_forms.listed(user_id=g.user.id),
+        revoke_form=token_forms.RevokeForm(formdata=None),
+        revoke_endpoint="auth.revoke_token",
+        create_action=url_for("auth.create_token"),
+        show_user=False,
+        **context,
+    )
+    return page, status
+
+
+@bp.post("/tokens")
+@roles(*ROLES)
+def create_token():
+    """A new API token for the signed-in user, shown once on the page (never flashed: a flash
+    travels in the session cookie)."""
+    from webapp import token_forms
+
+    form = token_forms.TokenForm()
+    if not form.validate_on_submit():
+        return _account_page(400, token_form=form)
+    try:
+        created = token_forms.create(form, g.user.username, g.user.id)
+    except KBError as exc:
+        form.name.errors.append(str(exc))
+        return _account_page(400, token_form=form)
+    return _account_page(new_token=created)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@roles(*ROLES)
+def revoke_token(token_id: int):
+    from kb.identity.tokens import revoke_token as revoke
+    from webapp import token_forms
+
+    if not token_forms.RevokeForm().validate_on_submit():
+        return _account_page(400)
+    try:
+        token = revoke(current_app.extensions["kb"].engine, token_id, actor_id=g.user.id, owner_id=g.user.id)
+    except KBError:
+        return _account_page(404)
+    flash(gettext("Token %(name)s is revoked; its next request is refused.", name=token.shown), "info")
+    return redirect(url_for("auth.account") + "#tokens-title", 303)
 
 
 @bp.post("/password")
@@ -238,17 +333,18 @@ def change_password():
             start_session(user)
             flash(gettext("Your password is changed. You are signed out everywhere else."), "info")
             return redirect(url_for("auth.account"))
-    return render_template(
-        "auth/account.html",
-        form=LanguageForm(language=g.user.language or ""),
-        password_form=PasswordForm(formdata=None),
-        password_error=error,
-    ), 400
+    return _account_page(400, password_error=error)
 
 
 @bp.app_errorhandler(CSRFError)
 def csrf_error(exc: CSRFError):
     message = gettext("This form has expired or was sent from another site. Reload the page and try again.")
+    if request.path.startswith(API_PREFIX):
+        from webapp.security import api_error
+
+        return api_error(
+            400, "csrf", gettext("Send the page's CSRF token in the X-CSRFToken header, or use an API token instead.")
+        )
     if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
         return {"error": message}, 400
     return render_template("error.html", code=400, title=gettext("Form expired"), message=message), 400

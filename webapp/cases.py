@@ -408,6 +408,28 @@ def _next_call(case_id: int, status: str):
     return redirect(url_for("search.home"))
 
 
+@bp.get("/screen-pop")
+@roles(*CASE_ROLES)
+def screen_pop():
+    """Polled by static/screenpop.js: a case the telephony opened for this agent becomes their
+    current case now, and the page offers to show it (it never reloads on its own: the agent may
+    be typing). {"case_id": null} when there is none."""
+    popped = workspace.screen_popped()
+    if popped is None:
+        return {"case_id": None}
+    case = workspace.current_case()
+    return {
+        "case_id": popped,
+        "message": gettext(
+            "A call came in: case %(id)s was opened for you (%(channel)s).",
+            id=popped,
+            channel=str(CHANNEL_LABELS.get(case.channel, case.channel)) if case else "",
+        ),
+        "url": url_for("search.home"),
+        "label": gettext("Show case %(id)s", id=popped),
+    }
+
+
 @bp.post("/<int:case_id>/reopen")
 @roles(*CASE_ROLES)
 def reopen(case_id: int):

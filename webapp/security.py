@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, g, jsonify, redirect, request, url_for
 
 PUBLIC = "public"
 # Role groups used by more than one blueprint (admin may always do everything).
@@ -30,6 +30,22 @@ def public(view):
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+API_PREFIX = "/api/v1/"
+
+
+def api_error(status: int, code: str, message: str, *, bearer: str | None = None, **extra):
+    """The integration API's error: {"error": {"code": ..., "message": what to do, ...extra}}.
+
+    `bearer` adds the WWW-Authenticate challenge of RFC 6750 (a 401 says how to authenticate)."""
+    response = jsonify({"error": {"code": code, "message": message, **extra}})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = f'Bearer realm="firstline-kb", error="{bearer}"' if bearer else "Bearer"
+    return response
+
+
+def is_api_v1() -> bool:
+    return request.path.startswith(API_PREFIX)
 
 
 def cross_site(request) -> bool:
@@ -48,8 +64,12 @@ def enforce_access(app) -> None:
 
     @app.before_request
     def _same_site_only():
+        if g.get("auth") == "token":
+            return None  # a bearer token is not sent by a browser on its own: no cross-site forgery
         if request.method not in SAFE_METHODS and cross_site(request):
             message = "This request came from another site and was refused; reload the page and try again."
+            if is_api_v1():
+                return api_error(403, "cross_site", message)
             if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
                 return {"error": message}, 403
             return message + "\n", 403, {"Content-Type": "text/plain; charset=utf-8"}
@@ -68,6 +88,12 @@ def enforce_access(app) -> None:
         if PUBLIC in allowed:
             return None
         user = g.get("user")
+        if user is None and is_api_v1():
+            return api_error(
+                401,
+                "unauthorized",
+                "Send an API token as 'Authorization: Bearer <token>' (kb token create, or your settings page).",
+            )
         if user is None:
             if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
                 abort(401)

@@ -100,3 +100,28 @@ def case_material(case_id: int):
     symptoms = [problem[:200]] + [s.query for s in handoff.searches]
     steps = [(s.action or "", s.result or s.expected or "") for s in handoff.steps]
     return title, list(dict.fromkeys(symptoms)), steps
+
+
+def counts() -> dict:
+    """How many items wait in each part of the worklist (for wallboards: GET /api/v1/editor/worklist)."""
+    engine = current_app.extensions["kb"].engine
+    limits = settings()
+    try:
+        clusters = work.gap_clusters(engine, _embedder(), days=limits["days"])
+    except SQLAlchemyError as exc:
+        log.error("could not cluster the content gaps: %s", type(exc).__name__)
+        clusters = []
+    documents = work.all_docs(engine)
+    in_review, drafts = work.waiting(engine, documents)
+    escalated = work.often_escalated(
+        engine, threshold=limits["threshold"], min_cases=limits["min_cases"], days=limits["days"]
+    )
+    return {
+        "open_flags": len(flagging.list_flags(engine, status="open")),
+        "gap_clusters": len(clusters or []),
+        "cases_without_article": work.cases_without_article(engine, days=limits["days"])[0],
+        "often_escalated": len(escalated),
+        "not_reviewed": len(work.not_reviewed(engine, review_days=limits["review_days"], documents=documents)),
+        "in_review": len(in_review),
+        "drafts": len(drafts),
+    }

@@ -86,6 +86,7 @@ def current_case() -> caselog.Case | None:
     if "current_case" in g:
         return g.current_case
     case, unreachable = None, False
+    _take_screen_pop()
     case_id = session.get("case_id")
     if isinstance(case_id, int) and may_use_cases(g.get("user")):
         try:
@@ -100,6 +101,27 @@ def current_case() -> caselog.Case | None:
         session.pop("case_id")  # closed, gone or not this user's: no longer current
     g.current_case = case
     return case
+
+
+def _take_screen_pop() -> None:
+    """A case the telephony opened for this agent (POST /api/v1/cases) becomes their current case on
+    their next page or poll (static/casebar.js), once; the page says so. Only in the browser."""
+    user = g.get("user")
+    if g.get("auth") == "token" or not may_use_cases(user) or request.endpoint == "static":
+        return
+    try:
+        popped = caselog.take_screen_pop(engine(), user.id)
+    except SQLAlchemyError:
+        return
+    if popped is not None:
+        session["case_id"] = popped
+        g.screen_pop = popped
+
+
+def screen_popped() -> int | None:
+    """The case id that became current on this request by a screen pop, if any."""
+    current_case()
+    return g.get("screen_pop")
 
 
 def current_case_id() -> int | None:
@@ -162,9 +184,14 @@ def record_search(query: str, result) -> bool | None:
     A search whose best match was weak is also kept for the editors' worklist (a content gap,
     source "weak", with its embedding for clustering), whether or not a case is open.
     """
+    keep_weak_search(query, result)
+    return _record(caselog.record_search, query, [hit.article_id for hit in result.hits[:5]], bool(result.weak))
+
+
+def keep_weak_search(query: str, result) -> None:
+    """A search whose best match was weak is kept for the editors' worklist (page and API alike)."""
     if result.weak and result.query_vector is not None and len(query.strip()) >= MIN_WEAK_QUERY:
         _keep_weak(query, result)
-    return _record(caselog.record_search, query, [hit.article_id for hit in result.hits[:5]], bool(result.weak))
 
 
 def query_vector(query: str) -> bytes | None:
@@ -351,6 +378,8 @@ def init_app(app) -> None:
             return {"current_case": None}
         return {
             "current_case": current_case(),
+            "screen_popped": g.get("screen_pop"),
+            "screen_pop_poll": url_for("cases.screen_pop"),
             "channel_labels": CHANNEL_LABELS,
             "format_duration": format_duration,
             "handle_seconds": handle_seconds,

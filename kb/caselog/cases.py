@@ -32,6 +32,7 @@ from kb.store.tables import (
     CaseEventRow,
     CaseResolutionRow,
     CaseRow,
+    ScreenPopRow,
     UserRow,
     check_article,
     check_articles,
@@ -59,6 +60,7 @@ __all__ = [
     "add_note",
     "set_connection_type",
     "last_search",
+    "take_screen_pop",
     "resolve_case",
     "escalate_case",
     "close_unresolved",
@@ -213,8 +215,12 @@ def open_case(
     *,
     request_id: str | None = None,
     demo: bool = False,
+    screen_pop: bool = False,
 ) -> Case:
     """Start a case for one customer contact; logs an 'opened' event. `demo` marks `kb demo` history.
+
+    `screen_pop`: opened by another system (the telephony): the problem may be empty (the agent's
+    first search fills it in), and the agent's browser makes the case current (take_screen_pop).
 
     `request_id` is the page's id for this request: sent again (a retry after a time-out that was
     committed anyway), it returns the case opened the first time instead of opening a second one.
@@ -222,7 +228,7 @@ def open_case(
     agent_id = check_id("agent_id", agent_id)
     channel = check_choice("channel", channel, CHANNELS, label="channel")
     customer_ref = check_text("customer_ref", customer_ref, label="customer reference", one_line=True)
-    problem = check_text("problem", problem, label="problem description")
+    problem = check_text("problem", problem, label="problem description", required=not screen_pop)
     connection_type = check_choice("connection_type", connection_type, CONNECTION_TYPES, label="connection type")
     request_id = check_request_id(request_id)
     now = db.utcnow()
@@ -249,6 +255,8 @@ def open_case(
             session.flush()
             _event(session, row.id, agent_id, "opened", now)
             facts.customer_returned(session, row)
+            if screen_pop:
+                session.merge(ScreenPopRow(agent_id=agent_id, case_id=row.id, at=now))
             return _case(session, row)
     except IntegrityError:
         if request_id is None:
@@ -289,7 +297,7 @@ def record_search(
     data = {"top_ids": top_ids, **({"weak": bool(weak)} if weak is not None else {})}  # weak: no good match
     now = db.utcnow()
     with db.session_scope(engine) as session:
-        _open_for_change(session, case_id, actor_id)
+        row = _open_for_change(session, case_id, actor_id)
         last = _last_event(session, case_id)
         if (
             last is not None
@@ -298,9 +306,13 @@ def record_search(
             and (now - last.at).total_seconds() < REFINE_WINDOW_SECONDS
             and _refines(last.text or "", query)
         ):
+            if row.problem == last.text:  # the problem came from this search as it was being typed
+                row.problem = query
             last.text, last.at, last.data = query, now, json.dumps(data)
-            return
-        _event(session, case_id, actor_id, "search", now, text=query, data=data)
+        else:
+            _event(session, case_id, actor_id, "search", now, text=query, data=data)
+        if not row.problem:  # opened by the telephony without a problem: the agent's search says it
+            row.problem = query
 
 
 def _last_event(session: Session, case_id: int, kinds: tuple[str, ...] | None = None) -> CaseEventRow | None:
@@ -443,6 +455,24 @@ def set_connection_type(engine: Engine, case_id: int, actor_id: int, connection_
                 session, case_id, actor_id, "connection_set", db.utcnow(), text=connection_type, data={"from": previous}
             )
         return _case(session, row)
+
+
+def take_screen_pop(engine: Engine, agent_id: int) -> int | None:
+    """The case another system opened for the agent since their last page, once (then forgotten);
+    None if there is none or it is no longer open."""
+    with db.session_scope(engine) as session:
+        pop = session.get(ScreenPopRow, agent_id)
+        if pop is None:
+            return None
+        case_id = pop.case_id
+        session.delete(pop)
+        row = session.get(CaseRow, case_id)
+        return case_id if row is not None and row.status == "open" and row.agent_id == agent_id else None
+
+
+def has_screen_pop(engine: Engine, agent_id: int) -> bool:
+    with db.session_scope(engine, readonly=True) as session:
+        return session.get(ScreenPopRow, agent_id) is not None
 
 
 def last_search(engine: Engine, case_id: int) -> str | None:

@@ -19,10 +19,18 @@ from sqlalchemy import Engine, delete, select, update
 
 from kb.errors import InvalidInput
 from kb.store import engine as db
-from kb.store.tables import CaseEventRow, CaseRow, ContentGapRow, LoginAttemptRow, WebhookDeliveryRow
+from kb.store.tables import (
+    CaseEventRow,
+    CaseRow,
+    ContentGapRow,
+    IdempotencyKeyRow,
+    LoginAttemptRow,
+    WebhookDeliveryRow,
+)
 
 PURGED = "(purged)"
 ATTEMPTS_KEPT = timedelta(days=30)
+IDEMPOTENCY_KEPT = timedelta(hours=24)  # stored answers of idempotent API requests (kb.integrations.idempotency)
 
 
 @dataclass(frozen=True)
@@ -86,4 +94,8 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> PurgeRepor
                 update(ContentGapRow).where(ContentGapRow.id.in_(gaps_query)).values(query=PURGED, vector=None)
             )
             session.execute(delete(LoginAttemptRow).where(LoginAttemptRow.at < attempts_before))
+            # Stored answers to idempotent API requests may hold customer details: kept 24 hours only.
+            session.execute(
+                delete(IdempotencyKeyRow).where(IdempotencyKeyRow.created_at < db.utcnow() - IDEMPOTENCY_KEPT)
+            )
     return PurgeReport(len(ids), events, gaps, deliveries, attempts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kb.cli import analytics, content, editorial, retention, search, users, web  # noqa: F401 - importing registers the commands
+from kb.cli import analytics, content, editorial, retention, search, tokens, users, web  # noqa: F401 - importing registers the commands
 from kb.cli.registry import COMMANDS
 from kb.errors import KBError
 
@@ -22,6 +22,7 @@ ORDER = (
     "report",
     "demo",
     "user",
+    "token",
     "purge",
     "show",
     "lint",

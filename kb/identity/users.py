@@ -266,6 +266,13 @@ def _refuse_if_throttled(session, name: str, address: str, now: datetime) -> Non
             "If you forgot your password, ask an admin to set a new one or to unlock the account.",
             retry_at,
         )
+    refuse_if_address_throttled(session, address, now)
+
+
+def refuse_if_address_throttled(session, address: str, now: datetime, what: str = "log-ins") -> None:
+    """LoginThrottled while the failures from `address` in the window call for a wait (see
+    MAX_ADDRESS_FAILURES); API token failures count against the address the same way."""
+    since = now - THROTTLE_WINDOW
     cap = MAX_ADDRESS_FAILURES + 8  # 2**7 s is past the longest delay: no need to count further
     times = _failures(session, LoginAttemptRow.address == address, since, cap)
     if len(times) >= MAX_ADDRESS_FAILURES:
@@ -274,7 +281,7 @@ def _refuse_if_throttled(session, name: str, address: str, now: datetime) -> Non
         if now < retry_at:
             seconds = max(1, -(-int((retry_at - now).total_seconds() * 1000) // 1000))
             raise LoginThrottled(
-                f"Too many failed log-ins from your address; wait {seconds} second{'s' if seconds > 1 else ''} "
+                f"Too many failed {what} from your address; wait {seconds} second{'s' if seconds > 1 else ''} "
                 "and try again.",
                 retry_at,
             )

@@ -419,6 +419,54 @@ class RoutingRuleRow(Base):
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the migration's seed
 
 
+class ApiTokenRow(Base):
+    """A user's API token (kb.identity.tokens): only its SHA-256 is kept; `prefix` names it in logs
+    and lists without revealing it. It acts with its user's role, while the user is active."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the `kb` command
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKeyRow(Base):
+    """The first answer to a POST sent with an Idempotency-Key, per user: a retry gets it again."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        Index("uq_idempotency_keys_user_id_key", "user_id", "key", unique=True),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
+    status: Mapped[int | None] = mapped_column(Integer)  # None while the first request is running
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScreenPopRow(Base):
+    """A case opened for an agent by another system (the telephony's screen pop): the agent's
+    browser makes it their current case on its next page or poll."""
+
+    __tablename__ = "screen_pops"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # -- checks shared by users.py, cases.py and webhook.py ------------------------------------------
 
 

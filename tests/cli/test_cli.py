@@ -88,6 +88,7 @@ def test_parser_knows_all_commands():
         "report",
         "demo",
         "user",
+        "token",
         "purge",
         "show",
         "lint",

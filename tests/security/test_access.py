@@ -13,7 +13,8 @@ from kb.identity.users import ROLES
 from tests.webapp.conftest import sign_in_as
 from webapp.security import PUBLIC
 
-PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "health.readyz"}
+# The API's document and its page are public: there is nothing secret in them (webapp.apispec).
+PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "health.readyz", "api_v1.openapi", "api_v1.docs"}
 
 
 def sample_value(converter):
@@ -119,3 +120,41 @@ def test_ready_only_after_the_model_and_index_are_loaded(make_app, searcher):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["status"] == "ready" and ready.get_json()["model"] == "fake-embedder"
+
+
+# -- the integration API with tokens ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_roles_token_is_refused_where_the_view_does_not_allow_it(app, client, users, role):
+    """The same default-deny rules for API tokens as for sessions, on every /api/v1/ route."""
+    from kb.identity.tokens import create_token
+
+    _, secret = create_token(app.extensions["kb"].engine, users[role].username)
+    header = {"Authorization": f"Bearer {secret}"}
+    wrong, seen = [], 0
+    for endpoint, method, path in routes(app):
+        if not path.startswith("/api/v1/"):
+            continue
+        seen += 1
+        allowed = PUBLIC in allowed_roles(app, endpoint) or role in allowed_roles(app, endpoint)
+        status = client.open(path, method=method, headers=header, json={}).status_code
+        if allowed and (status in (401, 403) or status >= 500) or not allowed and status != 403:
+            wrong.append((method, path, status, "allowed" if allowed else "not allowed"))
+    assert seen >= 15 and wrong == []
+
+
+def test_every_api_route_is_in_the_published_document(app):
+    """A route under /api/v1/ that the OpenAPI document does not describe (or the other way round) fails here."""
+    import re
+
+    from webapp.apispec import document
+
+    spec = document()
+    in_code = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and rule.endpoint not in ("api_v1.openapi", "api_v1.docs"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            in_code |= {(method.lower(), path) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    in_spec = {(method, path) for path, item in spec["paths"].items() for method in item}
+    assert in_code == in_spec
