@@ -22,8 +22,9 @@ from kb.search.confidence import (
     out_of_scope_anchors,
     word_articles,
 )
+from kb.search.cues import cue_scores
 from kb.search.embedding import Embedder
-from kb.search.message import message_text, sentences
+from kb.search.message import focus, message_text, sentences
 
 MAX_QUERY_CHARS = 5000  # a pasted chat or e-mail message; quoted history and signatures are cut off first
 MODES = ("hybrid", "dense", "bm25")
@@ -42,6 +43,13 @@ class Fusion:
     # sentence. Measured on tests/eval/messages.jsonl (README): no gain yet, so it is off.
     long_query_chars: int = 200
     sentence_weight: float = 0.0
+    # Scope cues (kb.search.cues): "the rest works", "nothing in the house", "the neighbours too"
+    # move the scope articles' fused scores by cue_scores() times this; 0 switches them off.
+    cue_weight: float = 1.0
+    # The embedding reads at most this many characters of a message: its sentences with the most
+    # problem words (kb.search.message.focus). Keeps a pasted e-mail within the time budget on one
+    # core; on the development messages it ranked as well as the whole text (README).
+    dense_chars: int = 350
 
 
 @dataclass(frozen=True)
@@ -219,7 +227,7 @@ class Searcher:
     ) -> SearchResult:
         """Rank articles for a free-text query. `lang` is the agent's language (preferred)."""
         started = time.perf_counter()
-        query = clean_query(query)
+        raw, query = query, clean_query(query)
         if mode not in MODES:
             raise QueryError(f"unknown mode '{mode}'; use one of {', '.join(MODES)}")
         k = max(1, min(int(k), 50))
@@ -230,14 +238,15 @@ class Searcher:
         allowed = self._allowed(prep, lang if only_lang else None, category, connection)
         text, parts = query, []
         if len(query) > self.fusion.long_query_chars:
-            text = message_text(query)
+            text = message_text(_lines_kept(raw))
             if self.fusion.sentence_weight > 0 and len(text) > self.fusion.long_query_chars:
                 parts = sentences(text)
         embed_ms = 0.0
         qvec = dense = bm25 = None
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            vectors = self.embedder.embed_queries([text, *parts] if len(parts) > 1 else [text])
+            dense_text = focus(text, self.fusion.dense_chars) if self.fusion.dense_chars else text
+            vectors = self.embedder.embed_queries([dense_text, *parts] if len(parts) > 1 else [dense_text])
             qvec = vectors[0]
             embed_ms = _ms(t)
             dense = self._dense(prep, qvec, allowed)
@@ -364,11 +373,13 @@ class Searcher:
             if fused_chunk[pos] > rec["best_score"]:
                 rec["best"], rec["best_score"] = chunk_i, fused_chunk[pos]
         by_id: dict[str, tuple[float, int, dict]] = {}
+        cued = cue_scores(query) if f.cue_weight else {}
         for v, rec in per_version.items():
             article_id, lang = prep.article_keys[v]
             score = weight * rec["d"] + (1 - weight) * rec["b"]
             if preferred and lang != preferred:
                 score *= f.other_lang_penalty
+            score += f.cue_weight * cued.get(article_id, 0.0)
             if article_id not in by_id or score > by_id[article_id][0]:
                 by_id[article_id] = (score, v, rec)
         ranked = sorted(by_id.items(), key=lambda item: (-item[1][0], item[0]))
@@ -420,6 +431,15 @@ class Searcher:
             round(float(margin), 4),
             confidence,
         )
+
+
+def _lines_kept(query) -> str:
+    """The query as clean_query reads it but with its line breaks (a pasted e-mail's quoted lines
+    and header blocks are told apart by them, kb.search.message)."""
+    if isinstance(query, bytes):
+        query = query.decode("utf-8")
+    text = query.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch if ch == "\n" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
 
 
 def _normalise_dense(d: np.ndarray) -> np.ndarray:

@@ -95,3 +95,39 @@ def test_binary_junk_gives_an_empty_weak_result(searcher):
 
 def test_control_characters_are_removed_from_queries():
     assert clean_query("dsl\x00 light\x1b[31m blinking") == "dsl light [31m blinking"
+
+
+def test_a_pasted_reply_below_the_quote_is_searched_by_its_own_lines(small_kb, tmp_path, fake_embedder):
+    build_index(small_kb, tmp_path / "index", fake_embedder)
+    seen: list[str] = []
+    searcher = Searcher(tmp_path / "index", _recording(fake_embedder, seen))
+    quote = "> Beste klant, is het wachtwoord van uw e-mail vergeten? Reset het wachtwoord van uw e-mail.\n" * 3
+    message = (
+        f"Op di 10 nov. 2026 om 16:02 schreef Klantenservice <noreply@example.nl>:\n{quote}\n"
+        "Nee, daar gaat het niet om. Het dsl lampje blijft knipperen sinds gisteren en de splitter heb ik al "
+        "weggehaald.\n\nGroet, Sam"
+    )
+    assert len(message) > searcher.fusion.long_query_chars
+    assert ids(searcher.search(message, lang="nl"))[0] == "dsl-no-sync"
+    assert "dsl lampje" in seen[-1] and "wachtwoord" not in seen[-1]  # the quoted lines never reach the model
+
+
+def _recording(embedder, seen: list):
+    class Recording:
+        name, dim = embedder.name, embedder.dim
+
+        def embed_queries(self, texts):
+            seen.extend(texts)
+            return embedder.embed_queries(texts)
+
+    return Recording()
+
+
+def test_the_embedding_reads_at_most_dense_chars_of_a_message(small_kb, tmp_path, fake_embedder):
+    build_index(small_kb, tmp_path / "index", fake_embedder)
+    seen = []
+    searcher = Searcher(tmp_path / "index", _recording(fake_embedder, seen))
+    story = "We kwamen gisteren terug van een lange reis door het zuiden van Frankrijk met de caravan. " * 6
+    searcher.search(story + "Het dsl lampje blijft knipperen en er is geen internet.", lang="nl")
+    assert len(seen[-1]) <= searcher.fusion.dense_chars
+    assert "dsl lampje blijft knipperen" in seen[-1]
