@@ -154,3 +154,25 @@ def test_dense_mode_still_weighs_the_bm25_evidence(searcher):
 def test_an_empty_result_has_no_confidence(searcher):
     result = searcher.search("?!? ...")
     assert result.hits == () and result.confidence == 0.0 and result.weak
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def test_the_anchors_include_whole_messages_and_copy_no_evaluation_line():
+    from pathlib import Path
+
+    anchors = out_of_scope_anchors()
+    messages = [a for a in anchors if len(a) >= 100]
+    assert len(messages) >= 30  # customer messages, not only short questions
+    root = Path(__file__).resolve().parents[2] / "tests" / "eval"
+    import json
+
+    evaluation = {
+        _normalised(json.loads(line)["query"])
+        for path in root.glob("*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    assert not evaluation & {_normalised(a) for a in anchors}
