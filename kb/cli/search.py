@@ -217,7 +217,12 @@ def _eval_line(m: dict) -> str:
 
 def _bench_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "target", nargs="?", choices=["search", "analytics"], default="search", help="what to measure (default search)"
+        "target",
+        nargs="?",
+        choices=["search", "analytics", "messages"],
+        default="search",
+        help="what to measure (default search; messages: short queries and 600-character pasted messages on the "
+        "published index, with --under-load also next to a CPU-bound process)",
     )
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("--cases", type=int, default=100_000, help="analytics: cases to generate (default 100000)")
@@ -248,6 +253,20 @@ def cmd_bench(args) -> int:
             args.cases, args.database_url, runs=5, log=None if args.json else lambda s: print(s, file=sys.stderr)
         )
         print(json.dumps(results, indent=2))
+        return 0
+
+    if args.target == "messages":
+        from kb.search.bench import run_message_bench
+
+        results = run_message_bench(
+            index_dir(args),
+            model=args.model,
+            runs=args.runs,
+            under_load=args.under_load,
+            log=None if args.json else print,
+        )
+        if args.json:
+            print(json.dumps(results, indent=2))
         return 0
 
     if args.under_load:

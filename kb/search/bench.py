@@ -45,6 +45,86 @@ DEFAULT_QUERIES = [
 ]
 
 
+# A pasted customer e-mail of about 600 characters, for when tests/eval/messages.jsonl is not there.
+DEFAULT_MESSAGE = (
+    "Beste klantenservice,\n\nSinds gisteravond hebben wij thuis geen internet meer. Eerst dacht ik dat het aan mijn "
+    "laptop lag, want die deed vorige week ook al raar na een update, maar de computer van mijn man en onze telefoons "
+    "krijgen ook geen verbinding via de wifi. Het lampje op het modem knippert oranje. Ik heb het modem twee keer "
+    "uitgezet en weer aangezet en alle kabels gecontroleerd, ook de kabel naar de muur. De buren weten van niks, die "
+    "hebben een andere aanbieder. Ik werk morgen thuis en moet dan echt online kunnen. Kunnen jullie zien of er iets "
+    "aan de lijn is?\n\nMet vriendelijke groet,\nA. de Vries"
+)
+MESSAGE_CHARS = 600
+
+
+def bench_messages(chars: int = MESSAGE_CHARS) -> list[str]:
+    """Customer messages of `chars` characters: the development messages that long, cut there (their
+    line breaks kept), or DEFAULT_MESSAGE when the evaluation file is not there."""
+    path = Path("tests/eval/messages.jsonl")
+    texts = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                text = json.loads(line)["query"]
+                if len(text) >= chars:
+                    texts.append(text[:chars])
+    return texts or [DEFAULT_MESSAGE[:chars]]
+
+
+def run_message_bench(
+    index_root: Path,
+    model: str | None = None,
+    runs: int = 200,
+    under_load: bool = False,
+    log: Callable[[str], None] | None = print,
+    chars: int = MESSAGE_CHARS,
+) -> dict:
+    """Hybrid search p50/p95 of short agent queries and of pasted messages of `chars` characters, on
+    the published index, with the model loaded as a server loads it (KB_QUERY_THREADS); with
+    `under_load` also next to one CPU-bound process. Includes the query embedding; reports the
+    load average before each phase (the machine may be shared)."""
+    say = log or (lambda _msg: None)
+    model = model or configured_model()
+    embedder = load_embedder(model)
+    searcher = Searcher(Path(index_root), embedder)
+    queries, messages = bench_queries(), bench_messages(chars)
+    results: dict = {
+        "machine": machine(),
+        "model": model,
+        "runs": runs,
+        "query_threads": embedder.threads,
+        "message_chars": chars,
+        "messages": len(messages),
+        "dense_chars": searcher.fusion.dense_chars,
+    }
+    for phase in ("idle", "cpu") if under_load else ("idle",):
+        busy = None
+        if phase == "cpu":
+            from kb.search.load import BUSY_LOOP
+
+            busy = subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=600)])
+            time.sleep(1)
+        try:
+            results[f"{phase}_load_average"] = [round(x, 2) for x in os.getloadavg()]
+            for name, texts in (("short", queries), (f"message{chars}", messages)):
+                samples, embeds = [], []
+                for text in texts[:5]:
+                    searcher.search(text)
+                for i in range(runs):
+                    result = searcher.search(texts[i % len(texts)])
+                    samples.append(result.total_ms)
+                    embeds.append(result.embed_ms)
+                p50, p95 = percentiles(samples)
+                results[f"{phase}_{name}_p50_ms"], results[f"{phase}_{name}_p95_ms"] = p50, p95
+                embed_p95 = results[f"{phase}_{name}_embedding_p95_ms"] = percentiles(embeds)[1]
+                say(f"{phase:4} {name:10} hybrid search: p50 {p50} ms, p95 {p95} ms (embedding p95 {embed_p95} ms)")
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+    return results
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
