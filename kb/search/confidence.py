@@ -30,10 +30,13 @@ model without a calibration falls back to the BM25 evidence alone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -99,6 +102,34 @@ def out_of_scope_anchors() -> list[str]:
     """The out-of-scope anchor queries shipped with kb.search (out_of_scope_anchors.jsonl)."""
     text = resources.files("kb.search").joinpath(ANCHORS_FILE).read_text(encoding="utf-8")
     return [json.loads(line)["query"] for line in text.splitlines() if line.strip()]
+
+
+def anchor_vectors(embedder, cache_dir: Path | None = None) -> np.ndarray:
+    """The anchors embedded as queries by `embedder`, kept in `cache_dir` (the index's cache folder)
+    under a name that changes with the model and the anchors' text: embedding them costs a few
+    seconds on one core, so `kb index` does it once and a server's first search only reads the file.
+    A cache that cannot be read or written only costs the embedding."""
+    texts = out_of_scope_anchors()
+    digest = hashlib.sha256("\x00".join([embedder.name, str(embedder.dim), *texts]).encode("utf-8")).hexdigest()[:16]
+    path = Path(cache_dir) / f"anchors-{digest}.npy" if cache_dir is not None else None
+    if path is not None and path.exists():
+        try:
+            vectors = np.load(path, allow_pickle=False)
+            if vectors.shape == (len(texts), embedder.dim):
+                return vectors
+        except (OSError, ValueError):
+            pass
+    vectors = np.ascontiguousarray(embedder.embed_queries(texts), dtype=np.float32)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                np.save(f, vectors)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return vectors
 
 
 def relevance(confidence: float) -> str:

