@@ -30,7 +30,7 @@ from kb.store.tables import (
     UserRow,
 )
 
-CLOSED = ("resolved", "escalated", "unresolved")
+CLOSED = ("resolved", "escalated", "unresolved", "known_outage")
 LINK_KINDS = ("article_opened", "step_ticked")
 WEAK_MARK = '%"weak": true%'  # how record_search stores a weak match in the event's JSON data
 LOW_VOLUME = 10  # rates over fewer cases are marked low volume
@@ -235,10 +235,12 @@ class Headline:
     resolved: int
     escalated: int
     unresolved: int
+    known_outage: int
     fcr_rate: float | None
     l1_resolution_rate: float | None
     escalation_rate: float | None
     unresolved_rate: float | None
+    known_outage_rate: float | None
     link_rate: float | None
     repeat_contact_rate: float | None
     median_handle_seconds: float | None
@@ -265,6 +267,7 @@ def headline(engine: Engine, f: Filters, categories: dict[str, str] | None = Non
                 _count(CaseFactRow.status == "resolved"),
                 _count(CaseFactRow.status == "escalated"),
                 _count(CaseFactRow.status == "unresolved"),
+                _count(CaseFactRow.status == "known_outage"),
                 _count(FCR),
                 _count(CaseFactRow.linked.is_(True)),
                 _count(CaseFactRow.repeat.is_(True)),
@@ -286,17 +289,21 @@ def headline(engine: Engine, f: Filters, categories: dict[str, str] | None = Non
             )
         )
         gaps = session.scalar(select(func.count()).where(ContentGapRow.at >= f.start, ContentGapRow.at < f.end))
-    closed, resolved, escalated, unresolved, fcr, linked, repeat, searches, weak, demo = (int(v or 0) for v in row)
+    closed, resolved, escalated, unresolved, known, fcr, linked, repeat, searches, weak, demo = (
+        int(v or 0) for v in row
+    )
     return Headline(
         cases_opened=opened or 0,
         cases_closed=closed,
         resolved=resolved,
         escalated=escalated,
         unresolved=unresolved,
+        known_outage=known,
         fcr_rate=_share(fcr, closed),
         l1_resolution_rate=_share(resolved, closed),
         escalation_rate=_share(escalated, closed),
         unresolved_rate=_share(unresolved, closed),
+        known_outage_rate=_share(known, closed),
         link_rate=_share(linked, closed),
         repeat_contact_rate=_share(repeat, closed),
         median_handle_seconds=median,

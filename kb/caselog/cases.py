@@ -91,6 +91,11 @@ class Case:
     outcome_note: str | None = field(repr=False)
     resolved_by: tuple[str, ...]
     reopen_count: int
+    postcode: str | None = field(default=None, repr=False)  # customer data, like customer_ref
+    outage_id: int | None = None
+    callback: bool = False
+    callback_result: str | None = None
+    called_back_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,11 @@ def _to_case(row: CaseRow, agent_name: str, resolved_by: Iterable[str]) -> Case:
         row.outcome_note,
         tuple(sorted(resolved_by)),
         row.reopen_count,
+        row.postcode,
+        row.outage_id,
+        bool(row.callback),
+        row.callback_result,
+        row.called_back_at,
     )
 
 
@@ -216,6 +226,7 @@ def open_case(
     request_id: str | None = None,
     demo: bool = False,
     screen_pop: bool = False,
+    postcode: str | None = None,
 ) -> Case:
     """Start a case for one customer contact; logs an 'opened' event. `demo` marks `kb demo` history.
 
@@ -231,6 +242,7 @@ def open_case(
     problem = check_text("problem", problem, label="problem description", required=not screen_pop)
     connection_type = check_choice("connection_type", connection_type, CONNECTION_TYPES, label="connection type")
     request_id = check_request_id(request_id)
+    postcode = check_postcode(postcode)
     now = db.utcnow()
     try:
         with db.session_scope(engine) as session:
@@ -250,6 +262,7 @@ def open_case(
                 reopen_count=0,
                 request_id=request_id,
                 is_demo=bool(demo),
+                postcode=postcode,
             )
             session.add(row)
             session.flush()
@@ -490,7 +503,7 @@ def _event_by_request(session: Session, case_id: int, request_id: str) -> bool:
     return found is not None
 
 
-CLOSING_KINDS = ("resolved", "escalated", "unresolved")
+CLOSING_KINDS = ("resolved", "escalated", "unresolved", "known_outage")
 
 
 def _close(session: Session, row: CaseRow, status: str, now: datetime) -> None:
@@ -609,6 +622,87 @@ def close_unresolved(engine: Engine, case_id: int, actor_id: int, reason: str) -
         _event(session, case_id, actor_id, "unresolved", now, text=reason)
         facts.record(session, row)
         return _case(session, row)
+
+
+def check_postcode(value: object) -> str | None:
+    """A Dutch postcode normalised to 1234AB ("3011 ab" too), or None for none; InvalidInput otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    compact = value.replace(" ", "").upper() if isinstance(value, str) else ""
+    if not (len(compact) == 6 and compact[:4].isdigit() and compact[0] != "0" and compact[4:].isalpha()):
+        raise InvalidInput("postcode", "A Dutch postcode looks like 1234AB (four digits, two letters).")
+    if not compact[4:].isascii() or compact[4:] in ("SA", "SD", "SS"):
+        raise InvalidInput("postcode", "A Dutch postcode looks like 1234AB (four digits, two letters).")
+    return compact
+
+
+def set_postcode(engine: Engine, case_id: int, actor_id: int, postcode: object) -> Case:
+    """Set or correct the postcode of an open case (None or "": remove it). Not logged as an event:
+    it is customer data, kept on the case only (and purged with the customer reference)."""
+    case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
+    postcode = check_postcode(postcode)
+    with db.session_scope(engine) as session:
+        row = _open_for_change(session, case_id, actor_id)
+        row.postcode = postcode
+        return _case(session, row)
+
+
+def close_known_outage(
+    engine: Engine, case_id: int, actor_id: int, outage_id: int, callback: bool = False, note: str = ""
+) -> Case:
+    """Close the case as part of a known outage: linked to it, optionally to be called back when it
+    is fixed. Neither a first-line resolution nor an escalation (kb.analytics counts it apart)."""
+    from kb.store.tables import OutageRow
+
+    case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
+    outage_id = check_id("outage_id", outage_id)
+    note = check_text("note", note, label="note", required=False)
+    if not isinstance(callback, bool):
+        raise InvalidInput("callback", "Say whether the customer wants a callback (true or false).")
+    now = db.utcnow()
+    with db.session_scope(engine) as session:
+        row = _open_for_change(session, case_id, actor_id)
+        if session.get(OutageRow, outage_id) is None:
+            raise InvalidInput("outage_id", f"There is no outage {outage_id}; reload the page.")
+        _close(session, row, "known_outage", now)
+        row.outage_id, row.callback, row.outcome_note = outage_id, callback, note or None
+        row.callback_result = row.called_back_at = None
+        _event(
+            session,
+            case_id,
+            actor_id,
+            "known_outage",
+            now,
+            text=note or None,
+            data={"outage_id": outage_id, "callback": callback},
+        )
+        facts.record(session, row)
+        return _case(session, row)
+
+
+CALLBACK_RESULTS = ("restored", "still_broken")
+
+
+def record_callback(engine: Engine, case_id: int, actor_id: int, result: str, note: str = "") -> Case:
+    """The customer of a known-outage case was called back: `restored` (done), or `still_broken`
+    (the case is reopened as a normal one, with the callback as the reason)."""
+    case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
+    result = check_choice("result", result, CALLBACK_RESULTS, label="callback result")
+    note = check_text("note", note, label="note", required=False)
+    now = db.utcnow()
+    with db.session_scope(engine) as session:
+        if session.get(UserRow, actor_id) is None:
+            raise NotFound(f"There is no user with id {actor_id}; log in again.")
+        row = _find(session, case_id, lock=True)
+        if row.status != "known_outage" or not row.callback:
+            raise InvalidInput("case_id", f"Case {case_id} is not waiting for a callback.")
+        if row.callback_result is not None:
+            raise InvalidInput("case_id", f"Case {case_id} was called back already.")
+        row.callback_result, row.called_back_at = result, now
+        _event(session, case_id, actor_id, "called_back", now, text=note or None, data={"result": result})
+    if result == "still_broken":
+        return reopen_case(engine, case_id, actor_id, note or "Called back after the outage: still broken.")
+    return get_case(engine, case_id)
 
 
 def reopen_case(engine: Engine, case_id: int, actor_id: int, reason: str) -> Case:

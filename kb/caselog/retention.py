@@ -81,7 +81,9 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> PurgeRepor
                 session.execute(
                     update(CaseRow)
                     .where(CaseRow.id.in_(ids))
-                    .values(customer_ref=PURGED, problem=PURGED, escalation_reason=None, outcome_note=None)
+                    .values(
+                        customer_ref=PURGED, problem=PURGED, escalation_reason=None, outcome_note=None, postcode=None
+                    )
                 )
                 # A search keeps its top article ids in `data`; its query text goes.
                 session.execute(

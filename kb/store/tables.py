@@ -36,11 +36,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("agent", "editor", "analyst", "admin")
+ROLES = ("agent", "editor", "analyst", "admin", "noc")  # noc: the network operations centre (kb.outages)
 LANGUAGES = ("nl", "en")
 CHANNELS = ("phone", "chat", "email")
 CONNECTION_TYPES = ("fibre", "dsl", "cable", "unknown")
-STATUSES = ("open", "resolved", "escalated", "unresolved")
+STATUSES = ("open", "resolved", "escalated", "unresolved", "known_outage")
 EVENT_KINDS = (
     "opened",
     "search",
@@ -54,7 +54,14 @@ EVENT_KINDS = (
     "reopened",
     "connection_set",
     "reassigned",
+    "known_outage",
+    "called_back",
 )
+OUTAGE_STATUSES = ("investigating", "identified", "fixed", "closed")
+OUTAGE_ACTIVE = ("investigating", "identified")
+OUTAGE_SERVICES = ("internet", "telephony", "tv", "email")
+OUTAGE_AREA_KINDS = ("area", "postcode", "node")
+CALLBACK_RESULTS = ("restored", "still_broken")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 DOC_STATUSES = ("draft", "in_review", "published", "archived")
 EDIT_ACTIONS = ("import", "save", "submit", "approve", "publish", "archive", "restore")
@@ -76,6 +83,8 @@ MAX_LENGTH = {
     "topic": 100,
     "keywords": 5000,
     "examples": 10_000,
+    "outage_message": 2000,
+    "outage_notes": 5000,
 }
 ARTICLE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 MAX_ARTICLE_IDS = 100
@@ -154,6 +163,8 @@ class CaseRow(Base):
         Index(None, "closed_at"),
         Index(None, "opened_at"),
         Index(None, "customer_ref", "opened_at"),
+        Index(None, "outage_id"),
+        Index(None, "postcode", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -171,6 +182,12 @@ class CaseRow(Base):
     outcome_note: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     request_id: Mapped[str | None] = mapped_column(String(64))  # the page's id for this open-case request
+    # Customer data like customer_ref: never in a URL or a log line. Dutch format, normalised "3011AB".
+    postcode: Mapped[str | None] = mapped_column(String(6))
+    outage_id: Mapped[int | None] = mapped_column(ForeignKey("outages.id"))  # closed as a known outage
+    callback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    callback_result: Mapped[str | None] = mapped_column(String(16))
+    called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # written by `kb demo`
 
 
@@ -417,6 +434,54 @@ class RoutingRuleRow(Base):
     examples: Mapped[str] = mapped_column(Text)  # one example query a line
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the migration's seed
+
+
+class OutageRow(Base):
+    """A known outage or planned maintenance (kb.outages): what is down where, since when, until
+    when (expected), and what the agent reads out. Every change is kept in outage_changes."""
+
+    __tablename__ = "outages"
+    __table_args__ = (CheckConstraint(_in("status", OUTAGE_STATUSES), name="status"), Index(None, "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    planned: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    services: Mapped[str] = mapped_column(String(100))  # comma separated OUTAGE_SERVICES
+    connections: Mapped[str] = mapped_column(String(100))  # comma separated; "" = every connection type
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expected_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fixed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_nl: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the `kb` command
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutageAreaRow(Base):
+    """One area an outage covers: a four-digit postcode area, a full postcode, or a network node."""
+
+    __tablename__ = "outage_areas"
+    __table_args__ = (CheckConstraint(_in("kind", OUTAGE_AREA_KINDS), name="kind"), Index(None, "value", "outage_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outages.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(64))
+
+
+class OutageChangeRow(Base):
+    """The history of an outage: who changed what, when (the expected end as it moved)."""
+
+    __tablename__ = "outage_changes"
+    __table_args__ = (Index(None, "outage_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outages.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    detail: Mapped[str] = mapped_column(Text)  # JSON {"field": [before, after], ...}
 
 
 class ApiTokenRow(Base):

@@ -20,7 +20,7 @@ from tests.conftest import FakeEmbedder, write_kb
 from webapp import create_app
 
 PASSWORD = "correct horse battery"
-USERNAMES = {"agent": "anna", "editor": "eddie", "analyst": "alex", "admin": "ada"}
+USERNAMES = {"agent": "anna", "editor": "eddie", "analyst": "alex", "admin": "ada", "noc": "nora"}
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 

@@ -24,7 +24,7 @@ def test_admin_sees_every_user(admin_client, users):
     page = admin_client.get("/admin/users").get_data(as_text=True)
     for user in users.values():
         assert f'<th scope="row">{user.username}</th>' in page
-    assert "4 users" in page
+    assert "5 users" in page
 
 
 @pytest.mark.parametrize("role", ["agent", "editor", "analyst"])
