@@ -320,7 +320,8 @@ ERRORS = {
 
 
 def _error_refs(*codes: str) -> dict:
-    return {code: {"$ref": f"#/components/responses/E{code}"} for code in codes}
+    # 429 on every operation: failed token attempts slow their address down, whatever it asks for.
+    return {code: {"$ref": f"#/components/responses/E{code}"} for code in (*codes, "429")}
 
 
 def _json(schema: str, description: str) -> dict:
@@ -577,17 +578,18 @@ def check_body(name: str, data: object) -> dict:
     for field in schema["required"]:
         if field not in data:
             raise InvalidInput(field, f"The field {field!r} is required.")
-    for field, value in data.items():
-        _check_value(field, value, schema["properties"][field])
-    return data
+    return {field: _check_value(field, value, schema["properties"][field]) for field, value in data.items()}
 
 
-def _check_value(field: str, value: object, schema: dict) -> None:
+def _check_value(field: str, value: object, schema: dict) -> object:
+    """The value if it fits the schema (a whole number sent as 4.0 becomes 4); InvalidInput otherwise."""
     if "enum" in schema:
         if not isinstance(value, str) or value not in schema["enum"]:
             raise InvalidInput(field, f"The field {field!r} must be one of {', '.join(schema['enum'])}.")
-        return
+        return value
     kind = schema.get("type")
+    if kind == "integer" and isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema counts 4.0 as an integer
     if kind == "string":
         if not isinstance(value, str):
             raise InvalidInput(field, f"The field {field!r} must be text.")
@@ -611,8 +613,8 @@ def _check_value(field: str, value: object, schema: dict) -> None:
                 field,
                 f"The field {field!r} must be a list of {schema.get('minItems', 0)} to {schema.get('maxItems')} items.",
             )
-        for item in value:
-            _check_value(field, item, schema["items"])
+        value = [_check_value(field, item, schema["items"]) for item in value]
+    return value
 
 
 def check_query(args, allowed: dict[str, dict]) -> dict:
@@ -629,6 +631,5 @@ def check_query(args, allowed: dict[str, dict]) -> dict:
             if not re.fullmatch(r"-?\d{1,9}", value or ""):
                 raise InvalidInput(name, f"The parameter {name!r} must be a whole number.")
             value = int(value)
-        _check_value(name, value, schema)
-        found[name] = value
+        found[name] = _check_value(name, value, schema)
     return found
