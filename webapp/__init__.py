@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
         cases,
         editor,
         health,
+        outages,
         routing,
         search,
         supervisor,
@@ -117,7 +118,21 @@ def _register_blueprints(app: Flask) -> None:
 
     workspace.init_app(app)
     editor.init_app(app)
-    blueprints = (health, auth, admin, search, api, api_v1, articles, cases, editor, routing, analytics, supervisor)
+    blueprints = (
+        health,
+        auth,
+        admin,
+        search,
+        api,
+        api_v1,
+        articles,
+        cases,
+        editor,
+        routing,
+        analytics,
+        supervisor,
+        outages,
+    )
     for module in blueprints:
         app.register_blueprint(module.bp)
 

@@ -29,7 +29,7 @@ bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 ANALYST_ROLES = ("analyst",)
 PRESETS = {"today": 1, "7": 7, "30": 30, "90": 90}
 FORMULAS = {
-    "cases_closed": lazy_gettext("Cases closed in the period (resolved, escalated or unresolved)."),
+    "cases_closed": lazy_gettext("Cases closed in the period (resolved, escalated, unresolved or known outage)."),
     "cases_opened": lazy_gettext("Cases opened in the period."),
     "fcr_rate": lazy_gettext(
         "Resolved, never reopened, and no new case for the same customer within %(days)s days / closed cases."
@@ -37,6 +37,7 @@ FORMULAS = {
     "l1_resolution_rate": lazy_gettext("Resolved / closed cases."),
     "escalation_rate": lazy_gettext("Escalated / closed cases."),
     "unresolved_rate": lazy_gettext("Closed as unresolved or callback / closed cases."),
+    "known_outage_rate": lazy_gettext("Closed as part of a known outage, linked to it / closed cases."),
     "link_rate": lazy_gettext("Closed cases with at least one article opened, ticked or resolving / closed cases."),
     "repeat_contact_rate": lazy_gettext(
         "Closed cases followed by a new case for the same customer within %(days)s days / closed cases."
@@ -52,6 +53,7 @@ RATES = {
     "l1_resolution_rate",
     "escalation_rate",
     "unresolved_rate",
+    "known_outage_rate",
     "link_rate",
     "repeat_contact_rate",
     "weak_search_share",
@@ -62,6 +64,7 @@ DRILL = {
     "l1_resolution_rate": "resolved",
     "escalation_rate": "escalated",
     "unresolved_rate": "unresolved",
+    "known_outage_rate": "known_outage",
     "link_rate": "linked",
     "repeat_contact_rate": "repeat",
 }
@@ -71,6 +74,7 @@ HEADLINE_ORDER = (
     "l1_resolution_rate",
     "escalation_rate",
     "unresolved_rate",
+    "known_outage_rate",
     "link_rate",
     "repeat_contact_rate",
     "median_handle_seconds",
@@ -80,6 +84,19 @@ HEADLINE_ORDER = (
     "weak_search_share",
     "content_gap_searches",
 )
+# The outages' services and statuses as the analytics page names them.
+OUTAGE_SERVICE_NAMES = {
+    "internet": lazy_gettext("Internet"),
+    "telephony": lazy_gettext("Telephony"),
+    "tv": lazy_gettext("TV"),
+    "email": lazy_gettext("E-mail"),
+}
+OUTAGE_STATUS_NAMES = {
+    "investigating": lazy_gettext("Investigating"),
+    "identified": lazy_gettext("Cause identified"),
+    "fixed": lazy_gettext("Fixed"),
+    "closed": lazy_gettext("Closed"),
+}
 NAMES = {
     "cases_closed": lazy_gettext("Cases closed"),
     "cases_opened": lazy_gettext("Cases opened"),
@@ -87,6 +104,7 @@ NAMES = {
     "l1_resolution_rate": lazy_gettext("Resolved at first line"),
     "escalation_rate": lazy_gettext("Escalated"),
     "unresolved_rate": lazy_gettext("Unresolved / callback"),
+    "known_outage_rate": lazy_gettext("Known outage"),
     "link_rate": lazy_gettext("Link rate"),
     "repeat_contact_rate": lazy_gettext("Repeat contacts"),
     "median_handle_seconds": lazy_gettext("Median handle time"),
@@ -266,6 +284,8 @@ def dashboard():
         trend=trend,
         volume=volume,
         teams_chart=teams_chart,
+        outage_services=OUTAGE_SERVICE_NAMES,
+        outage_statuses=OUTAGE_STATUS_NAMES,
         error=error,
         team_labels=TEAM_LABELS,
         category_labels=CATEGORY_LABELS,
@@ -360,7 +380,41 @@ def case(case_id: int):
     )
 
 
-TABLES = ("headline", "articles", "steps", "agent_teams", "escalation_teams", "categories", "weeks", "gap_queries")
+TABLES = (
+    "headline",
+    "articles",
+    "steps",
+    "agent_teams",
+    "escalation_teams",
+    "categories",
+    "weeks",
+    "gap_queries",
+    "outages",
+)
+OUTAGE_COLUMNS = (
+    "id",
+    "planned",
+    "status",
+    "services",
+    "areas",
+    "nodes",
+    "starts_at",
+    "registered_at",
+    "fixed_at",
+    "linked_cases",
+    "median_handle_seconds_linked",
+    "area_calls",
+    "unlinked_closed",
+    "median_handle_seconds_unlinked",
+    "calls_before_registration",
+    "first_call_before_registration",
+    "minutes_late",
+    "callbacks_asked",
+    "callbacks_restored",
+    "callbacks_still_broken",
+    "callbacks_due",
+    "callbacks_waiting",
+)
 
 
 def table(name: str, f: m.Filters) -> tuple[list[str], list[list]]:
@@ -369,7 +423,16 @@ def table(name: str, f: m.Filters) -> tuple[list[str], list[list]]:
     engine = _engine()
     if name == "headline":
         head = m.headline(engine, f, cats).as_dict()
+        head["outage_linked_cases"] = m.outage_linked_cases(engine, f, cats)
         return ["figure", "value"], [[k, v] for k, v in head.items()]
+    if name == "outages":
+        rows = []
+        for o in m.outages(engine, f):
+            found = o.as_dict()
+            for key in ("services", "areas", "nodes"):
+                found[key] = " ".join(found[key])
+            rows.append([found[key] for key in OUTAGE_COLUMNS])
+        return list(OUTAGE_COLUMNS), rows
     if name == "articles":
         header = [
             "article_id",

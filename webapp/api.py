@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kb.caselog.gaps import flag_gap
 from kb.content.articles import LANGUAGES
 from kb.errors import CaseClosed, InvalidInput, KBError, QueryError
-from webapp import handoffs, workspace
+from webapp import handoffs, outage_notices, workspace
 from webapp.landing import described
 from webapp.queries import error_message, gap_store, parse_params, routing_hint, run_search
 from webapp.security import CASE_ROLES, SEARCH_ROLES, roles
@@ -69,6 +69,8 @@ def search():
             # On a weak search about a topic another team owns (billing, TV, mobile...): that team.
             "route": routing_hint(params, result),
             "bundle": result.bundle,
+            # Known outages at the caller's postcode (the case's, or one typed in the query).
+            "outages": outage_notices.as_json(outage_notices.match_for(params.query), result.lang),
             "timing_ms": {"search": result.total_ms, "embedding": result.embed_ms, "server": round(app_ms, 3)},
             "hits": hits,
         }

@@ -28,9 +28,18 @@ from kb.errors import CaseClosed, InvalidInput, KBError, NotFound, QueryError
 from kb.identity.users import ROLES
 from kb.integrations import idempotency
 from kb.integrations.webhook import list_deliveries
+from kb.outages.register import (
+    add_outage,
+    get_outage,
+    list_outages,
+    matching,
+    normalise_postcode,
+    postcode_in,
+    update_outage,
+)
 from kb.store import engine as db
 from kb.store.tables import UserRow
-from webapp import apispec, handoffs, library, workspace
+from webapp import apispec, handoffs, library, outage_notices, workspace
 from webapp import worklist as editor_worklist
 from webapp.landing import described
 from webapp.queries import error_message, parse_params, routing_hint, run_search
@@ -178,6 +187,11 @@ def _iso(value):
 
 def _search(data: dict, case=None):
     try:
+        postcode = normalise_postcode(data["postcode"]) if data.get("postcode") else None
+    except InvalidInput as exc:
+        return api_error(400, "invalid_field", exc.message, field="postcode")
+    data = {k: v for k, v in data.items() if k != "postcode"}
+    try:
         params = parse_params(data, g.get("locale") or "nl")
         result = run_search(params)
     except QueryError as exc:
@@ -202,7 +216,21 @@ def _search(data: dict, case=None):
         "hits": described(result, params.query),
         "timing_ms": {"search": result.total_ms, "embedding": result.embed_ms},
         "case_id": case.id if case is not None else None,
+        "outages": _search_outages(params, case, postcode, result.lang),
     }
+
+
+def _search_outages(params, case, postcode: str | None, lang: str) -> list[dict]:
+    """The active outages at the caller's postcode: the case's, else the one sent, else one in the query."""
+    postcode = (case.postcode if case is not None else None) or postcode or postcode_in(params.query)
+    if postcode is None:
+        return []
+    connection = case.connection_type if case is not None else params.connection
+    try:
+        found = matching(_engine(), postcode, connection)
+    except SQLAlchemyError:
+        return []
+    return outage_notices.as_json(found, lang)
 
 
 @bp.post("/search")
@@ -357,6 +385,7 @@ def open_case():
             data.get("problem", ""),
             data.get("connection_type", "unknown"),
             screen_pop=data.get("screen_pop", True),
+            postcode=data.get("postcode") or None,
         )
     except InvalidInput as exc:
         return api_error(400, "invalid_field", exc.message, field=exc.field)
@@ -497,7 +526,8 @@ def escalate(case_id: int):
             outbox = handoffs.outbox(url)
         except KBError as exc:
             log.error("hand-offs are not sent to the webhook: %s", exc)
-    response = _change(case_id, caselog.escalate_case, data["team"], data["reason"], outbox=outbox)
+    outages = outage_notices.for_escalation(workspace.own_case(case_id))
+    response = _change(case_id, caselog.escalate_case, data["team"], data["reason"], outbox=outbox, outages=outages)
     if outbox is not None and response.status_code == 200:
         current_app.extensions["kb_notifier"].wake()
     return response
@@ -540,6 +570,90 @@ def deliveries(case_id: int):
             for d in found
         ]
     }
+
+
+@bp.post("/cases/<int:case_id>/known-outage")
+@roles(*CASE_ROLES)
+@idempotent
+def known_outage(case_id: int):
+    workspace.own_case(case_id)
+    try:
+        data = _body("KnownOutageRequest")
+    except InvalidInput as exc:
+        return _refused(exc)
+    return _change(
+        case_id, caselog.close_known_outage, data["outage_id"], data.get("callback", False), data.get("note", "")
+    )
+
+
+# -- known outages (the network operations centre's monitoring feeds them) -------------------------------
+
+
+OUTAGE_READERS = (*SEARCH_ROLES, "noc")
+NOC_ROLES = ("noc",)
+
+
+@bp.get("/outages")
+@roles(*OUTAGE_READERS)
+def outages():
+    try:
+        wanted = apispec.check_query(request.args, {"active": {"enum": ["true", "false"]}})
+    except InvalidInput as exc:
+        return _refused(exc)
+    found = list_outages(_engine(), active_only=wanted.get("active") == "true")
+    return {"outages": [o.as_dict() for o in found]}
+
+
+def _outage_or_404(outage_id: int):
+    try:
+        return get_outage(_engine(), outage_id)
+    except (NotFound, InvalidInput):
+        return None
+
+
+@bp.post("/outages")
+@roles(*NOC_ROLES)
+@idempotent
+def add_outage_route():
+    try:
+        data = _body("OutageRequest")
+        outage = add_outage(_engine(), actor_id=g.user.id, **data)
+    except InvalidInput as exc:
+        return (
+            _refused(exc)
+            if exc.message.startswith("Unknown") or exc.field == "body"
+            else api_error(400, "invalid_field", exc.message, field=exc.field)
+        )
+    response = jsonify(outage.as_dict())
+    response.status_code = 201
+    response.headers["Location"] = url_for("api_v1.outage", outage_id=outage.id)
+    return response
+
+
+@bp.get("/outages/<int:outage_id>")
+@roles(*OUTAGE_READERS)
+def outage(outage_id: int):
+    found = _outage_or_404(outage_id)
+    if found is None:
+        return api_error(404, "not_found", gettext("There is no outage %(id)s.", id=outage_id))
+    return found.as_dict()
+
+
+@bp.patch("/outages/<int:outage_id>")
+@roles(*NOC_ROLES)
+def update_outage_route(outage_id: int):
+    if _outage_or_404(outage_id) is None:
+        return api_error(404, "not_found", gettext("There is no outage %(id)s.", id=outage_id))
+    try:
+        data = _body("OutageUpdate")
+        updated = update_outage(_engine(), outage_id, g.user.id, **data)
+    except InvalidInput as exc:
+        return (
+            _refused(exc)
+            if exc.message.startswith("Unknown") or exc.field == "body"
+            else api_error(400, "invalid_field", exc.message, field=exc.field)
+        )
+    return updated.as_dict()
 
 
 # -- figures for wallboards --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import re
 from kb.caselog.cases import CHANNELS, CONNECTION_TYPES, STATUSES, escalation_teams
 from kb.content.articles import CATEGORIES, CONNECTIONS, LANGUAGES
 from kb.errors import InvalidInput
-from kb.store.tables import MAX_LENGTH
+from kb.store.tables import MAX_LENGTH, OUTAGE_SERVICES, OUTAGE_STATUSES
 
 VERSION = "1.0.0"
 TEXT = r"\S"  # at least one character that is not white space
@@ -45,6 +45,31 @@ def _object(properties: dict, required: tuple = (), closed: bool = True, descrip
     return schema
 
 
+OUTAGE_FIELDS = {
+    "areas": {
+        "type": "array",
+        "items": {"type": "string", "maxLength": 64, "pattern": TEXT},
+        "minItems": 1,
+        "maxItems": 2000,
+        "description": "Four-digit postcode areas (3011), postcodes (3011AB) or network node names.",
+    },
+    "services": {"type": "array", "items": {"enum": list(OUTAGE_SERVICES)}, "minItems": 1, "maxItems": 4},
+    "connections": {
+        "type": "array",
+        "items": {"enum": ["fibre", "dsl", "cable"]},
+        "maxItems": 3,
+        "description": "Empty: every connection type.",
+    },
+    "planned": {"type": "boolean"},
+    "status": {"enum": list(OUTAGE_STATUSES)},
+    "starts_at": {"type": "string", "format": "date-time", "maxLength": 40},
+    "expected_end": {"type": ["string", "null"], "format": "date-time", "maxLength": 40},
+    "message_nl": _text("outage_message", "What the agent reads out, in Dutch."),
+    "message_en": _text("outage_message", "What the agent reads out, in English."),
+    "notes": {"type": "string", "maxLength": MAX_LENGTH["outage_notes"]},
+}
+
+
 def request_schemas() -> dict:
     """The request bodies, by component name (closed: an unknown field is refused)."""
     return {
@@ -56,6 +81,11 @@ def request_schemas() -> dict:
                 "connection": {"enum": list(CONNECTIONS)},
                 "only_lang": {"type": "boolean", "description": "Only articles in `lang`."},
                 "k": {"type": "integer", "minimum": 1, "maximum": 20, "description": "How many results (default 8)."},
+                "postcode": {
+                    "type": "string",
+                    "maxLength": 7,
+                    "description": "The caller's postcode (1234AB): known outages there come back in `outages`.",
+                },
             },
             ("query",),
         ),
@@ -78,6 +108,7 @@ def request_schemas() -> dict:
                     "type": "boolean",
                     "description": "Make it the agent's current case in their browser (default true).",
                 },
+                "postcode": {"type": "string", "maxLength": 7, "description": "The caller's postcode (1234AB)."},
             },
             ("channel", "customer_ref"),
         ),
@@ -123,6 +154,16 @@ def request_schemas() -> dict:
         ),
         "UnresolvedRequest": _object(
             {"reason": _text("reason", "Why, e.g. the customer will call back.")}, ("reason",)
+        ),
+        "OutageRequest": _object(OUTAGE_FIELDS, ("areas", "services", "message_nl", "message_en")),
+        "OutageUpdate": _object({k: v for k, v in OUTAGE_FIELDS.items() if k != "planned"}, ()),
+        "KnownOutageRequest": _object(
+            {
+                "outage_id": {"type": "integer", "minimum": 1},
+                "callback": {"type": "boolean", "description": "Call the customer back when it is fixed."},
+                "note": {"type": "string", "maxLength": MAX_LENGTH["note"]},
+            },
+            ("outage_id",),
         ),
     }
 
@@ -228,6 +269,11 @@ def response_schemas() -> dict:
                 "hits": {"type": "array", "items": hit},
                 "timing_ms": {"type": "object"},
                 "case_id": nint,
+                "outages": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "description": "Active outages at the caller's postcode (id, status, services, message, ...).",
+                },
             },
             ("lang", "confidence", "weak", "hits"),
         ),
@@ -288,6 +334,27 @@ def response_schemas() -> dict:
             {"period": {"type": "object"}, "articles": {"type": "array", "items": {"type": "object"}}},
             ("period", "articles"),
         ),
+        "Outage": _object(
+            {
+                "id": INTEGER,
+                "planned": BOOLEAN,
+                "status": {"enum": list(OUTAGE_STATUSES)},
+                "services": {"type": "array", "items": STRING},
+                "connections": {"type": "array", "items": STRING},
+                "areas": {"type": "array", "items": STRING},
+                "nodes": {"type": "array", "items": STRING},
+                "starts_at": TIME,
+                "expected_end": ntime,
+                "fixed_at": ntime,
+                "active": BOOLEAN,
+                "message_nl": STRING,
+                "message_en": STRING,
+            },
+            ("id", "planned", "status", "services", "areas", "starts_at", "active"),
+        ),
+        "OutageList": _object(
+            {"outages": {"type": "array", "items": {"$ref": "#/components/schemas/Outage"}}}, ("outages",)
+        ),
         "WorklistCounts": _object(
             {
                 name: INTEGER
@@ -331,6 +398,7 @@ def _json(schema: str, description: str) -> dict:
     }
 
 
+OUTAGE_ID = {"name": "outage_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 IDEMPOTENCY = {
     "name": "Idempotency-Key",
@@ -521,6 +589,46 @@ def document() -> dict:
                 params=PERIOD,
             )
         },
+        "/api/v1/outages": {
+            "get": _op(
+                "Known outages, newest first (active=true: only those active now)",
+                "agent, editor, analyst, noc, admin",
+                ("200", "OutageList", "The outages."),
+                params=({"name": "active", "in": "query", "schema": {"enum": ["true", "false"]}},),
+            ),
+            "post": _op(
+                "Register an outage or planned maintenance (the provider's monitoring)",
+                "noc, admin",
+                ("201", "Outage", "The outage registered."),
+                errors=("400", "401", "403", "413", "422"),
+                body="OutageRequest",
+                params=(IDEMPOTENCY,),
+            ),
+        },
+        "/api/v1/outages/{outage_id}": {
+            "get": _op(
+                "One outage",
+                "agent, editor, analyst, noc, admin",
+                ("200", "Outage", "The outage."),
+                errors=("401", "403", "404"),
+                params=(OUTAGE_ID,),
+            ),
+            "patch": _op(
+                "Update an outage: status (fixed starts the callbacks), expected end, messages, areas, ...",
+                "noc, admin",
+                ("200", "Outage", "The outage as it is now; the change is in its history."),
+                errors=("400", "401", "403", "404", "413"),
+                body="OutageUpdate",
+                params=(OUTAGE_ID,),
+            ),
+        },
+        "/api/v1/cases/{case_id}/known-outage": {
+            "post": _case_post(
+                "Link the call to a known outage and close it (optionally to be called back when fixed)",
+                "KnownOutageRequest",
+                ("200", "Case", "The closed case."),
+            )
+        },
         "/api/v1/editor/worklist": {
             "get": _op(
                 "The editors' worklist counts",
@@ -588,6 +696,10 @@ def _check_value(field: str, value: object, schema: dict) -> object:
             raise InvalidInput(field, f"The field {field!r} must be one of {', '.join(schema['enum'])}.")
         return value
     kind = schema.get("type")
+    if isinstance(kind, list):  # ["string", "null"]
+        if value is None and "null" in kind:
+            return None
+        kind = next(k for k in kind if k != "null")
     if kind == "integer" and isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON Schema counts 4.0 as an integer
     if kind == "string":

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kb.content.articles import LANGUAGES
 from kb.content.render import first_line, link_references, render_article
 from kb.errors import ArticleError, InvalidInput, KBError
-from webapp import library, workspace
+from webapp import library, outage_notices, workspace
 from webapp.labels import FLAG_REASON_LABELS, FLAG_STATUS_LABELS, TEAM_LABELS
 from webapp.search_panel import search_context
 from webapp.security import SEARCH_ROLES, roles
@@ -50,7 +50,13 @@ def _show(article_id: str, wanted: str | None, status: int = 200, flag_values=No
         match=_match(request.args.get("match"), page),
         when_to_use=first_line(article.section("symptoms").text if article.section("symptoms") else ""),
         escalate_line=first_line(article.section("escalate").text if article.section("escalate") else ""),
-        **{**search, **workspace.case_panel(article), **workspace.article_opened(article, record=flag_values is None)},
+        **{
+            **search,
+            **workspace.case_panel(article),
+            **workspace.article_opened(article, record=flag_values is None),
+            **outage_notices.context(article=article),
+            "outage_in_panel": False,
+        },
         article=article,
         related=library.related(article),
         others=[lang for lang in versions if lang != article.lang],

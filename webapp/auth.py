@@ -46,6 +46,8 @@ NAV = (
     (lazy_gettext("My flags"), "/articles/flags/mine"),
     (lazy_gettext("Analytics"), "/analytics"),
     (lazy_gettext("All open cases"), "/supervisor/cases"),
+    (lazy_gettext("Outages"), "/outages"),
+    (lazy_gettext("Callbacks"), "/outages/callbacks"),
     (lazy_gettext("Users"), "/admin/users"),
     (lazy_gettext("API tokens"), "/admin/tokens"),
     (lazy_gettext("Deliveries"), "/admin/deliveries"),

@@ -17,15 +17,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from kb.caselog import cases as caselog
-from kb.errors import CaseClosed, InvalidInput, KBError
+from kb.errors import CaseClosed, InvalidInput, KBError, NotFound
 from kb.store.tables import MAX_LENGTH
-from webapp import handoffs, library, workspace
-from webapp.labels import CHANNEL_LABELS, CONNECTION_TYPE_LABELS, EVENT_LABELS, STATUS_LABELS, TEAM_LABELS
+from webapp import handoffs, library, outage_notices, workspace
+from webapp.labels import (
+    CALLBACK_LABELS,
+    CHANNEL_LABELS,
+    CONNECTION_TYPE_LABELS,
+    EVENT_LABELS,
+    STATUS_LABELS,
+    TEAM_LABELS,
+)
 from webapp.security import CASE_ROLES, roles
 from webapp.workspace import form_error, format_duration, handle_seconds, own_case
 
@@ -110,6 +117,7 @@ def _case_page(
         is_current=workspace.current_case_id() == case.id,
         event_labels=EVENT_LABELS,
         status_labels=STATUS_LABELS,
+        callback_labels=CALLBACK_LABELS,
         channels=CHANNEL_LABELS,
         connection_types=CONNECTION_TYPE_LABELS,
         format_duration=format_duration,
@@ -123,7 +131,7 @@ def _index_page(status: int = 200, errors: Mapping[str, str] | None = None, valu
     recent = [
         c for c in caselog.list_cases(engine, agent_id=g.user.id, limit=RECENT + len(mine)) if c.status != "open"
     ][:RECENT]
-    defaults = {"channel": "phone", "customer_ref": "", "problem": "", "connection_type": "unknown"}
+    defaults = {"channel": "phone", "customer_ref": "", "problem": "", "connection_type": "unknown", "postcode": ""}
     return render_template(
         "cases/index.html",
         open_cases=mine,
@@ -163,7 +171,7 @@ def prefill():
 @roles(*CASE_ROLES)
 def open_case():
     form = request.form
-    fields = ("channel", "customer_ref", "problem", "connection_type", "request_id")
+    fields = ("channel", "customer_ref", "problem", "connection_type", "request_id", "postcode")
     values = {name: form.get(name, "") for name in fields}
     try:
         case = caselog.open_case(
@@ -174,6 +182,7 @@ def open_case():
             values["problem"],
             values["connection_type"] or "unknown",
             request_id=values["request_id"] or None,
+            postcode=values["postcode"] or None,
         )
     except InvalidInput as exc:
         field = "open" if exc.field == "request_id" else exc.field  # no field of its own on the form
@@ -278,6 +287,22 @@ def connection(case_id: int):
     return failed or redirect(_back_to(url_for("cases.show", case_id=case_id)))
 
 
+@bp.post("/<int:case_id>/postcode")
+@roles(*CASE_ROLES)
+def postcode(case_id: int):
+    """Set or correct the caller's postcode from the case panel: outages there are shown first."""
+    value = request.form.get("postcode", "")
+    _, failed = _change(
+        case_id,
+        "postcode",
+        caselog.set_postcode,
+        value,
+        success=gettext("Postcode saved: known outages there are shown above the results."),
+        field_values={"postcode": value},
+    )
+    return failed or redirect(_back_to(url_for("cases.show", case_id=case_id)))
+
+
 @bp.post("/<int:case_id>/steps")
 @roles(*CASE_ROLES)
 def steps(case_id: int):
@@ -364,7 +389,7 @@ def escalate(case_id: int):
     case, failed = _change(
         case_id,
         "escalate",
-        partial(caselog.escalate_case, outbox=outbox),
+        partial(caselog.escalate_case, outbox=outbox, outages=outage_notices.for_escalation(own_case(case_id))),
         team,
         reason,
         success=gettext(
@@ -402,6 +427,12 @@ def unresolved(case_id: int):
     return _next_call(case_id, "unresolved")
 
 
+def check_case_id(case_id: int) -> int:
+    if not 1 <= case_id <= workspace.MAX_CASE_ID:
+        raise NotFound(gettext("There is no such case."))
+    return case_id
+
+
 def _next_call(case_id: int, status: str):
     """After closing a case the agent lands on a fresh search, ready for the next call."""
     workspace.closed_for_next_call(case_id, status)
@@ -428,6 +459,63 @@ def screen_pop():
         "url": url_for("search.home"),
         "label": gettext("Show case %(id)s", id=popped),
     }
+
+
+@bp.post("/<int:case_id>/known-outage")
+@roles(*CASE_ROLES)
+def known_outage(case_id: int):
+    """Link the call to a known outage and close it (with a callback when it is fixed, if asked)."""
+    repeated = _closed_already(case_id, "known_outage", url_for("cases.show", case_id=case_id))
+    if repeated:
+        return repeated
+    try:
+        outage_id = int(request.form.get("outage_id", ""))
+    except ValueError:
+        outage_id = 0
+    callback = request.form.get("callback") in ("1", "on", "true")
+    _, failed = _change(
+        case_id,
+        "closed",
+        caselog.close_known_outage,
+        outage_id if outage_id > 0 else -1,
+        callback,
+        success=gettext("Case %(id)s is closed as part of outage %(outage)s.", id=case_id, outage=outage_id)
+        + (" " + gettext("The customer will be called back when it is fixed.") if callback else ""),
+    )
+    if failed:
+        return failed
+    return _next_call(case_id, "known_outage")
+
+
+@bp.post("/<int:case_id>/callback")
+@roles(*CASE_ROLES)
+def callback(case_id: int):
+    """The callback after a fixed outage: restored (done), or still broken (the case reopens, for
+    the agent who called back)."""
+    from kb.caselog.assign import reassign_case
+
+    result = request.form.get("result", "")
+    try:
+        waiting = caselog.get_case(_engine(), check_case_id(case_id))
+    except NotFound:
+        abort(404)
+    if not (waiting.status == "known_outage" and waiting.callback and waiting.callback_result is None):
+        own_case(case_id)  # only a callback on the shared list is anyone's; otherwise another agent's case is not found
+    try:
+        case = caselog.record_callback(_engine(), case_id, g.user.id, result)
+    except (InvalidInput, NotFound) as exc:
+        flash(form_error(exc) if isinstance(exc, InvalidInput) else str(exc), "error")
+        return redirect(url_for("outages.callbacks"), 303)
+    if case.status == "open" and case.agent_id != g.user.id and g.user.role == "agent":
+        case = reassign_case(
+            _engine(), case.id, g.user.id, g.user.id, gettext("Called back after the outage: still broken.")
+        )
+    if case.status == "open":
+        workspace.make_current(case.id)
+        flash(gettext("Case %(id)s is open again: the service is still broken.", id=case.id), "info")
+        return redirect(url_for("search.home"), 303)
+    flash(gettext("Case %(id)s: called back, the service is restored.", id=case.id), "info")
+    return redirect(url_for("outages.callbacks"), 303)
 
 
 @bp.post("/<int:case_id>/reopen")

@@ -39,6 +39,24 @@ STATUS_LABELS = {
     "resolved": lazy_gettext("Resolved"),
     "escalated": lazy_gettext("Escalated"),
     "unresolved": lazy_gettext("Unresolved / callback"),
+    "known_outage": lazy_gettext("Known outage"),
+}
+CALLBACK_LABELS = {
+    "due": lazy_gettext("to be called back"),
+    "restored": lazy_gettext("called back, service restored"),
+    "still_broken": lazy_gettext("called back, still broken"),
+}
+OUTAGE_STATUS_LABELS = {
+    "investigating": lazy_gettext("Investigating"),
+    "identified": lazy_gettext("Cause identified"),
+    "fixed": lazy_gettext("Fixed"),
+    "closed": lazy_gettext("Closed"),
+}
+SERVICE_LABELS = {
+    "internet": lazy_gettext("Internet"),
+    "telephony": lazy_gettext("Telephony"),
+    "tv": lazy_gettext("TV"),
+    "email": lazy_gettext("E-mail"),
 }
 
 
@@ -74,4 +92,6 @@ EVENT_LABELS = {
     "reopened": lazy_gettext("Reopened"),
     "connection_set": lazy_gettext("Connection type set"),
     "reassigned": lazy_gettext("Reassigned"),
+    "known_outage": lazy_gettext("Closed as part of a known outage"),
+    "called_back": lazy_gettext("Called back after the outage"),
 }

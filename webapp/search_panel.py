@@ -16,7 +16,7 @@ from kb.caselog.cases import escalation_teams
 from kb.content.articles import LANGUAGES
 from kb.errors import KBError, QueryError
 from kb.search.searcher import MAX_QUERY_CHARS
-from webapp import library, workspace
+from webapp import library, outage_notices, workspace
 from webapp.labels import CATEGORY_LABELS, CONNECTION_LABELS, TEAM_LABELS
 from webapp.landing import described
 from webapp.queries import error_message, parse_params, routing_hint, run_search
@@ -86,6 +86,8 @@ def search_context(form: Mapping | None, record: bool = True) -> tuple[dict, int
         "case_warning": workspace.not_logged(),
         "teams": team_choices(),
         "route": route,
+        **outage_notices.context(values["query"] if form is not None else None),
+        "outage_in_panel": True,
     }, status
 
 

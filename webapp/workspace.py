@@ -52,6 +52,11 @@ FIELD_MESSAGES = {
         "This form is out of date; reload the page and send it again (your text is kept below)."
     ),
     "revision": lazy_gettext("This article has changed since you opened it; reload the page and tick the step again."),
+    "postcode": lazy_gettext(
+        "A Dutch postcode looks like 1234AB (four digits, two letters); leave it empty if unknown."
+    ),
+    "outage_id": lazy_gettext("That outage is not in the register (any more); reload the page."),
+    "callback": lazy_gettext("Say whether the customer wants to be called back."),
 }
 
 

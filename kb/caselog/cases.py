@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -587,8 +588,12 @@ def escalate_case(
     reason: str,
     *,
     outbox: Callable[[Session, int], object] | None = None,
+    outages: list[dict] | None = None,
 ) -> Case:
     """Close the case as escalated to `team` (one of escalation_teams()), saying why.
+
+    `outages`: the known outages at the caller's postcode now ({"id", "status", "message_nl",
+    "message_en"}), recorded with the escalation so that the hand-off says it happened during one.
 
     `outbox(session, case_id)` runs inside the escalating transaction, after the case is closed:
     a notification it writes (kb.integrations.webhook.add_delivery) is committed with the
@@ -602,7 +607,8 @@ def escalate_case(
         row = _open_for_change(session, case_id, actor_id)
         _close(session, row, "escalated", now)
         row.escalation_team, row.escalation_reason = team, reason
-        _event(session, case_id, actor_id, "escalated", now, text=reason, data={"team": team})
+        data = {"team": team, **({"outages": list(outages)} if outages else {})}
+        _event(session, case_id, actor_id, "escalated", now, text=reason, data=data)
         facts.record(session, row)
         if outbox is not None:
             session.flush()
@@ -624,16 +630,18 @@ def close_unresolved(engine: Engine, case_id: int, actor_id: int, reason: str) -
         return _case(session, row)
 
 
+POSTCODE = re.compile(r"\s*([1-9][0-9]{3})\s?([A-Za-z]{2})\s*\Z")
+
+
 def check_postcode(value: object) -> str | None:
-    """A Dutch postcode normalised to 1234AB ("3011 ab" too), or None for none; InvalidInput otherwise."""
+    """A Dutch postcode normalised to 1234AB ("3011 ab" too), or None for none; InvalidInput otherwise.
+    (The same rule as kb.outages.register.normalise_postcode, which this layer cannot import.)"""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    compact = value.replace(" ", "").upper() if isinstance(value, str) else ""
-    if not (len(compact) == 6 and compact[:4].isdigit() and compact[0] != "0" and compact[4:].isalpha()):
+    match = POSTCODE.match(value) if isinstance(value, str) else None
+    if match is None or match.group(2).upper() in ("SA", "SD", "SS"):
         raise InvalidInput("postcode", "A Dutch postcode looks like 1234AB (four digits, two letters).")
-    if not compact[4:].isascii() or compact[4:] in ("SA", "SD", "SS"):
-        raise InvalidInput("postcode", "A Dutch postcode looks like 1234AB (four digits, two letters).")
-    return compact
+    return match.group(1) + match.group(2).upper()
 
 
 def set_postcode(engine: Engine, case_id: int, actor_id: int, postcode: object) -> Case:

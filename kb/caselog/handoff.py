@@ -56,6 +56,7 @@ LABELS = {
         "result": "    Resultaat: {text}",
         "searches": "Zoekopdrachten ({n})",
         "notes": "Notities ({n})",
+        "outage": "Tijdens bekende storing {id} ({status}): {message}",
     },
     "en": {
         "heading": "Escalation hand-off for case {id}",
@@ -76,6 +77,7 @@ LABELS = {
         "result": "    Result: {text}",
         "searches": "Searches ({n})",
         "notes": "Agent notes ({n})",
+        "outage": "During known outage {id} ({status}): {message}",
     },
 }
 LANGUAGE_NAMES = {"nl": {"nl": "Nederlands", "en": "Engels"}, "en": {"nl": "Dutch", "en": "English"}}
@@ -168,6 +170,9 @@ class Handoff:
     searches: tuple[HandoffSearch, ...]
     notes: tuple[HandoffNote, ...] = field(repr=False)
     language: str = DEFAULT_LANGUAGE  # the language the receiving team reads
+    # The known outages active at the caller's postcode when the case was escalated (kb.outages):
+    # ({"id", "status", "message_nl", "message_en"}, ...), recorded on the escalation event.
+    outages: tuple[dict, ...] = ()
 
     @property
     def team_label(self) -> str | None:
@@ -228,6 +233,7 @@ class Handoff:
             ],
             "searches": [{"query": s.query, "at": iso(s.at)} for s in self.searches],
             "notes": [{"text": n.text, "at": iso(n.at), "author": n.author} for n in self.notes],
+            "outages": [dict(o) for o in self.outages],
         }
 
     def as_text(self, tz: str | tzinfo = DEFAULT_TIMEZONE) -> str:
@@ -247,6 +253,12 @@ class Handoff:
             f"{words['opened']}: {_time(self.opened_at, zone)}",
             f"{words['escalated']}: {_time(self.escalated_at, zone) if self.escalated_at else '-'}",
             f"{words['problem']}: {_indent(self.problem)}",
+            *(
+                words["outage"].format(
+                    id=o["id"], status=o["status"], message=_line(o.get(f"message_{self.language}") or "")
+                )
+                for o in self.outages
+            ),
             "",
             words["articles"].format(n=len(self.articles_tried)) + ":",
         ]
@@ -370,7 +382,7 @@ def handoff_in(
     ticked: dict[tuple[str, str, int], tuple[datetime, str | None, str | None]] = {}
     opened: dict[tuple[str, str], tuple[datetime, str | None]] = {}
     newest: dict[tuple[str, str], str] = {}  # the newest revision of each article the agent saw
-    searches, notes, escalated_at, last_opened = [], [], None, None
+    searches, notes, escalated_at, last_opened, outages = [], [], None, None, ()
     for event, author in events:
         key = (event.article_id, event.lang)
         if event.kind in ("step_ticked", "article_opened") and event.revision:
@@ -391,6 +403,7 @@ def handoff_in(
             notes.append(HandoffNote(event.text, event.at, author))
         elif event.kind == "escalated":
             escalated_at = event.at
+            outages = tuple(json.loads(event.data or "{}").get("outages") or ())
     ticked_items = sorted(ticked.items(), key=lambda item: item[1][0])
     for (article_id, lang, _), (at, _, _) in ticked_items:  # steps of an article never opened on the case
         opened.setdefault((article_id, lang), (at, None))
@@ -428,6 +441,7 @@ def handoff_in(
         tuple(searches),
         tuple(notes),
         language,
+        outages if case.status == "escalated" else (),
     )
 
 

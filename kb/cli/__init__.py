@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kb.cli import analytics, content, editorial, retention, search, tokens, users, web  # noqa: F401 - importing registers the commands
+from kb.cli import analytics, content, editorial, outages, retention, search, tokens, users, web  # noqa: F401 - importing registers the commands
 from kb.cli.registry import COMMANDS
 from kb.errors import KBError
 
@@ -23,6 +23,7 @@ ORDER = (
     "demo",
     "user",
     "token",
+    "outage",
     "purge",
     "show",
     "lint",

@@ -137,6 +137,10 @@ def _search_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("-k", type=int, default=5, help="number of articles (default 5)")
+    sp.add_argument(
+        "--postcode",
+        help="the caller's postcode (1234AB): known outages there are shown first (also read from the query)",
+    )
 
 
 @command(
@@ -157,8 +161,41 @@ def cmd_search(args) -> int:
         connection=args.connection,
         mode=args.mode,
     )
-    print_result(result, args.json)
+    outages = _outages(args, result.lang)
+    if args.json:
+        print(json.dumps({**result_to_dict(result), "outages": outages}, ensure_ascii=False, indent=2))
+        return 0
+    for outage in outages:
+        end = outage["expected_end"] or ("einde onbekend" if result.lang == "nl" else "end unknown")
+        print(
+            f"KNOWN OUTAGE {outage['id']} ({outage['status']}, {', '.join(outage['services'])}; expected end: {end}):"
+        )
+        print(f"    {outage['message']}")
+    print_result(result, False)
     return 0
+
+
+def _outages(args, lang: str) -> list[dict]:
+    """The active outages at the caller's postcode (--postcode, else one written in the query), as
+    the API's search returns them; [] without a postcode or without a database."""
+    from kb.outages.register import matching, normalise_postcode, postcode_in
+
+    postcode = normalise_postcode(args.postcode) if args.postcode else postcode_in(args.query)
+    if postcode is None:
+        return []
+    from kb.cli.registry import database_url
+    from kb.store.engine import make_engine, upgrade
+
+    engine = make_engine(database_url())
+    upgrade(engine)
+    connection = args.connection if args.connection not in (None, "any") else None
+    return [
+        {k: v for k, v in o.as_dict(lang).items() if k in OUTAGE_FIELDS}
+        for o in matching(engine, postcode, connection).here
+    ]
+
+
+OUTAGE_FIELDS = ("id", "status", "planned", "services", "connections", "message", "expected_end", "starts_at")
 
 
 def _eval_arguments(sp: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ USER_ACTIONS = {
     "enable": ("let a disabled user sign in again", "kb user enable anna.devries"),
     "list": ("list the users with role, status, language and team", "kb user list"),
 }
-ROLE_HELP = "agent, editor, analyst or admin"
+ROLE_HELP = "agent, editor, analyst, admin or noc (network operations centre)"
 
 
 def _user_arguments(sp: argparse.ArgumentParser) -> None:

@@ -89,6 +89,7 @@ def test_parser_knows_all_commands():
         "demo",
         "user",
         "token",
+        "outage",
         "purge",
         "show",
         "lint",

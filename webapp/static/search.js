@@ -186,7 +186,21 @@
         reason.value = (msg.msgRouteReason || "").replace("{topic}", route.topic).replace("{team}", route.team_label);
       }
     }
+    showOutages(empty ? [] : (data.outages || []));
     statusBox.textContent = empty || restored ? "" : (data.hits.length ? msg.msgCount.replace("{count}", data.hits.length) : msg.msgNone);
+  }
+
+  // A postcode typed in the query finds the outages there; the page already shows the case's own.
+  function showOutages(outages) {
+    var live = document.getElementById("outage-live");
+    if (!live || document.querySelector("#outage-area .outage-notice:not(#outage-live)")) { return; }
+    live.replaceChildren();
+    outages.forEach(function (outage) {
+      var line = document.createElement("p");
+      line.textContent = (msg.msgOutage || "{id}: {message}").replace("{id}", outage.id).replace("{message}", outage.message);
+      live.appendChild(line);
+    });
+    live.hidden = outages.length === 0;
   }
 
   function item(hit, index) {
