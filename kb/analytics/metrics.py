@@ -19,6 +19,8 @@ from sqlalchemy import Engine, and_, case, func, literal, select
 
 from kb.caselog.facts import repeat_days  # noqa: F401 - the repeat window belongs to the figures' API
 from kb.errors import InvalidInput
+from kb.outages import figures as outage_figures
+from kb.outages.figures import OutageFigures
 from kb.store import engine as db
 from kb.store.tables import (
     CHANNELS,
@@ -589,6 +591,7 @@ DRILL = {
     "resolved": (CaseFactRow.status == "resolved",),
     "escalated": (CaseFactRow.status == "escalated",),
     "unresolved": (CaseFactRow.status == "unresolved",),
+    "known_outage": (CaseFactRow.status == "known_outage",),
     "fcr": (FCR,),
     "repeat": (CaseFactRow.repeat.is_(True),),
     "linked": (CaseFactRow.linked.is_(True),),
@@ -599,7 +602,8 @@ DRILL = {
 def drill_down(
     engine: Engine, f: Filters, metric: str, categories=None, *, article: str | None = None, limit: int | None = None
 ) -> list[CaseFact]:
-    """The cases behind a figure: closed, resolved, escalated, unresolved, fcr, repeat, linked, unlinked."""
+    """The cases behind a figure: closed, resolved, escalated, unresolved, known_outage, fcr, repeat, linked,
+    unlinked."""
     if metric not in DRILL:
         raise InvalidInput("metric", f"Choose one of {', '.join(DRILL)}.")
     where = list(DRILL[metric])
@@ -623,6 +627,28 @@ def count_cases(engine: Engine, f: Filters, metric: str, categories=None, *, art
         )
 
 
+def outage_linked_cases(engine: Engine, f: Filters, categories: dict[str, str] | None = None) -> int:
+    """Closed cases of the period (the period rule and the filters as for every closed-case figure)
+    that are linked to an outage: closed as a known outage with it, or reopened after a still-broken
+    callback and closed again."""
+    with db.session_scope(engine, readonly=True) as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(CaseFactRow)
+                .join(CaseRow, CaseRow.id == CaseFactRow.case_id)
+                .where(*_where(f, categories or {}), CaseRow.outage_id.is_not(None))
+            )
+            or 0
+        )
+
+
+def outages(engine: Engine, f: Filters) -> list[OutageFigures]:
+    """The figures of every outage whose window (start to fix, or to now) overlaps the period,
+    newest start first; each over the whole outage, not only its part in the period."""
+    return outage_figures.in_period(engine, f.start, f.end)
+
+
 @dataclass
 class Report:
     filters: Filters
@@ -635,6 +661,8 @@ class Report:
     categories: list[GroupFigures]
     weeks: list[Week]
     gap_queries: list[tuple[str, int]]
+    outage_linked_cases: int = 0
+    outages: list[OutageFigures] = field(default_factory=list)
 
 
 def report(engine: Engine, f: Filters, categories: dict[str, str] | None = None, *, articles: bool = True) -> Report:
@@ -651,4 +679,6 @@ def report(engine: Engine, f: Filters, categories: dict[str, str] | None = None,
         per_category(engine, f, categories),
         weekly(engine, f, categories),
         top_gap_queries(engine, f),
+        outage_linked_cases(engine, f, categories),
+        outages(engine, f),
     )

@@ -31,7 +31,7 @@ def _report_arguments(sp: argparse.ArgumentParser) -> None:
     (),
 )
 def cmd_report(args) -> int:
-    from kb.analytics.metrics import Filters, headline
+    from kb.analytics.metrics import Filters, headline, outage_linked_cases, outages
     from kb.store.engine import make_engine, upgrade, utcnow
 
     until = args.until or utcnow().date()
@@ -40,8 +40,14 @@ def cmd_report(args) -> int:
     engine = make_engine(database_url())
     upgrade(engine)
     figures = headline(engine, f).as_dict()
+    figures["outage_linked_cases"] = outage_linked_cases(engine, f)
+    per_outage = [o.as_dict() for o in outages(engine, f)]
     if args.json:
-        print(json.dumps({"since": since.isoformat(), "until": until.isoformat(), **figures}, indent=2))
+        print(
+            json.dumps(
+                {"since": since.isoformat(), "until": until.isoformat(), **figures, "outages": per_outage}, indent=2
+            )
+        )
         return 0
     print(f"cases closed {since.isoformat()} to {until.isoformat()} (UTC); definitions in docs/metrics.md")
     for key, value in figures.items():
@@ -54,7 +60,32 @@ def cmd_report(args) -> int:
         else:
             shown = str(value)
         print(f"  {key:<24} {shown}")
+    print(f"outages in the period: {len(per_outage)} (each over its whole window)")
+    for o in per_outage:
+        print(_outage_line(o))
     return 0
+
+
+def _outage_line(o: dict) -> str:
+    """One outage of `kb report`: what, where, when, linked, handle times, lateness, callbacks."""
+
+    def minutes(seconds: float | None) -> str:
+        return "-" if seconds is None else f"{seconds / 60:.1f} min"
+
+    areas = ",".join(o["areas"] + o["nodes"])
+    if len(areas) > 40:
+        areas = areas[:39] + "…"
+    late = "-" if o["minutes_late"] is None else f"{o['minutes_late']:.0f} min"
+    return (
+        f"  #{o['id']} {o['status']}{' planned' if o['planned'] else ''} {','.join(o['services'])} in {areas}"
+        f" from {o['starts_at'][:16]} to {(o['fixed_at'] or 'now')[:16]}: linked {o['linked_cases']},"
+        f" handle time median linked {minutes(o['median_handle_seconds_linked'])}"
+        f" vs unlinked {minutes(o['median_handle_seconds_unlinked'])} ({o['unlinked_closed']} calls),"
+        f" calls before registration {o['calls_before_registration']} (first {late} before),"
+        f" callbacks asked {o['callbacks_asked']}, done {o['callbacks_done']}"
+        f" ({o['callbacks_restored']} restored, {o['callbacks_still_broken']} still broken),"
+        f" due {o['callbacks_due']}, waiting for the fix {o['callbacks_waiting']}"
+    )
 
 
 def _demo_arguments(sp: argparse.ArgumentParser) -> None:
