@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, select
 
 from kb.errors import InvalidInput, NotFound
 from kb.store import engine as db
@@ -254,25 +254,35 @@ def matching(
     now: datetime | None = None,
 ) -> Match:
     """The active outages for a caller at `postcode` (normalised 1234AB, or None) with this
-    connection type (None or "unknown": any) and these services (None: any)."""
+    connection type (None or "unknown": any) and these services (None: any).
+
+    Runs on every search, so it reads plain rows (no ORM objects) and two index ranges: the area
+    values of the caller's four-digit area, 3011 up to 3011ZZ (the area itself, the caller's postcode
+    and the rest of the area, for `near`) on outage_areas (value, outage_id), and the areas of the
+    outages found."""
     now = now or db.utcnow()
-    active = (OutageRow.status.in_(OUTAGE_ACTIVE), OutageRow.starts_at <= now)
+    outages, areas = OutageRow.__table__, OutageAreaRow.__table__
+    active = (outages.c.status.in_(OUTAGE_ACTIVE), outages.c.starts_at <= now)
     with db.session_scope(engine, readonly=True) as session:
         if postcode is None:
-            rows = session.scalars(
-                select(OutageRow).where(*active, OutageRow.planned.is_(False)).order_by(OutageRow.starts_at).limit(20)
-            ).all()
-            return Match(None, elsewhere=tuple(_load(session, list(rows))))
-        ids = select(OutageAreaRow.outage_id).where(
-            or_(OutageAreaRow.value == postcode, OutageAreaRow.value == postcode[:4])
-        )
-        near_ids = select(OutageAreaRow.outage_id).where(OutageAreaRow.value.like(postcode[:4] + "%"))
-        rows = session.scalars(
-            select(OutageRow)
-            .where(*active, or_(OutageRow.id.in_(ids), OutageRow.id.in_(near_ids)))
-            .order_by(OutageRow.starts_at)
-        ).all()
-        found = _load(session, list(rows))
+            query = select(outages).where(*active, outages.c.planned.is_(False)).order_by(outages.c.starts_at).limit(20)
+        else:
+            in_area = select(areas.c.outage_id).where(
+                areas.c.value >= postcode[:4], areas.c.value <= postcode[:4] + "ZZ"
+            )
+            query = select(outages).where(*active, outages.c.id.in_(in_area)).order_by(outages.c.starts_at)
+        rows = session.execute(query).all()
+        found_areas: dict[int, list] = {}
+        if rows:
+            for area in session.execute(
+                select(areas.c.outage_id, areas.c.kind, areas.c.value)
+                .where(areas.c.outage_id.in_([r.id for r in rows]))
+                .order_by(areas.c.id)
+            ):
+                found_areas.setdefault(area.outage_id, []).append(area)
+        found = [_outage(row, found_areas.get(row.id, [])) for row in rows]
+    if postcode is None:
+        return Match(None, elsewhere=tuple(found))
     here, near = [], []
     for outage in found:
         fits_service = services is None or bool(set(services) & set(outage.services))

@@ -163,7 +163,7 @@ def test_the_migration_creates_the_table(make_engines):
             {"yes": True, "now": db.utcnow().replace(tzinfo=None)},
         )
     upgrade(fresh)
-    assert current_revision(fresh) == "0012"
+    assert current_revision(fresh) == "0013"
     agent = get_user(fresh, 1)
     inspector = inspect(fresh)
     assert inspector.get_pk_constraint("content_gaps")["name"] == "pk_content_gaps"

@@ -27,7 +27,7 @@ TABLES = {
     "content_gaps",
     "article_revisions",
 }
-HEAD = "0012"  # the newest migration in kb/store/migrations/versions
+HEAD = "0013"  # the newest migration in kb/store/migrations/versions
 
 
 def test_upgrade_creates_every_table_at_head(engine):
