@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
@@ -163,7 +163,7 @@ def _time(field_name: str, value: object, required: bool = False) -> datetime | 
             ) from None
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidInput(field_name, f"The {field_name.replace('_', ' ')} needs a time zone, e.g. +01:00 or Z.")
-    return value
+    return value.astimezone(UTC)
 
 
 # -- reading ------------------------------------------------------------------------------------------------
