@@ -159,7 +159,7 @@ def request_schemas() -> dict:
         "OutageUpdate": _object({k: v for k, v in OUTAGE_FIELDS.items() if k != "planned"}, ()),
         "KnownOutageRequest": _object(
             {
-                "outage_id": {"type": "integer", "minimum": 1},
+                "outage_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
                 "callback": {"type": "boolean", "description": "Call the customer back when it is fixed."},
                 "note": {"type": "string", "maxLength": MAX_LENGTH["note"]},
             },
@@ -398,7 +398,12 @@ def _json(schema: str, description: str) -> dict:
     }
 
 
-OUTAGE_ID = {"name": "outage_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+OUTAGE_ID = {
+    "name": "outage_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+}
 CASE_ID = {"name": "case_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 IDEMPOTENCY = {
     "name": "Idempotency-Key",

@@ -664,6 +664,8 @@ def close_known_outage(
 
     case_id, actor_id = check_id("case_id", case_id), check_id("actor_id", actor_id)
     outage_id = check_id("outage_id", outage_id)
+    if outage_id > 2**31 - 1:
+        raise InvalidInput("outage_id", f"There is no outage {outage_id}; reload the page.")
     note = check_text("note", note, label="note", required=False)
     if not isinstance(callback, bool):
         raise InvalidInput("callback", "Say whether the customer wants a callback (true or false).")

@@ -163,6 +163,8 @@ def _time(field_name: str, value: object, required: bool = False) -> datetime | 
             ) from None
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidInput(field_name, f"The {field_name.replace('_', ' ')} needs a time zone, e.g. +01:00 or Z.")
+    if not 2000 <= value.year <= 2100:  # also keeps the conversion to UTC inside datetime's range
+        raise InvalidInput(field_name, f"The {field_name.replace('_', ' ')} must be a time between 2000 and 2100.")
     return value.astimezone(UTC)
 
 
@@ -200,8 +202,13 @@ def _load(session, rows: list[OutageRow]) -> list[Outage]:
     return [_outage(row, areas.get(row.id, [])) for row in rows]
 
 
+MAX_ID = 2**31 - 1  # the id column (PostgreSQL integer)
+
+
 def get_outage(engine: Engine, outage_id: int) -> Outage:
     outage_id = check_id("outage_id", outage_id)
+    if outage_id > MAX_ID:
+        raise NotFound(f"There is no outage {outage_id}; list them with `kb outage list`.")
     with db.session_scope(engine, readonly=True) as session:
         row = session.get(OutageRow, outage_id)
         if row is None:
@@ -352,6 +359,8 @@ def update_outage(engine: Engine, outage_id: int, actor_id: int | None = None, *
     """Change some of: status, expected_end, message_nl, message_en, notes, areas, services,
     connections, starts_at. Setting status `fixed` records when; every change is in its history."""
     outage_id = check_id("outage_id", outage_id)
+    if outage_id > MAX_ID:
+        raise NotFound(f"There is no outage {outage_id}; list them with `kb outage list`.")
     allowed = {
         "status",
         "expected_end",
