@@ -38,13 +38,18 @@ class SearchParams:
     connection: str | None = None
     only_lang: bool = False
     k: int = DEFAULT_K
+    # The query as pasted, with its line breaks: the search tells a pasted e-mail's quoted lines and
+    # header blocks apart by them (kb.search.message). `query` is the same text on one line, as cases
+    # and logs keep it.
+    text: str | None = None
 
 
 def parse_params(data: Mapping, default_lang: str) -> SearchParams:
     """Check a search request; raises QueryError with a message for the agent."""
     if data.get("query") is None:
         raise QueryError(gettext("The query is missing; type a few words about the customer's problem."))
-    query = clean_query(data.get("query"))
+    text = data.get("query")
+    query = clean_query(text)
     lang = _choice(data, "lang", LANGUAGES, gettext("language")) or default_lang
     category = _choice(data, "category", CATEGORIES, gettext("category"))
     connection = _choice(data, "connection", CONNECTIONS, gettext("connection type"))
@@ -56,7 +61,7 @@ def parse_params(data: Mapping, default_lang: str) -> SearchParams:
     k = data.get("k", DEFAULT_K)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise QueryError(gettext("'k' must be a whole number from 1 to %(max)s.", max=MAX_K))
-    return SearchParams(query, lang, category, connection, only_lang, k)
+    return SearchParams(query, lang, category, connection, only_lang, k, text if isinstance(text, str) else None)
 
 
 def _choice(data: Mapping, field: str, choices: tuple[str, ...], label: str) -> str | None:
@@ -78,7 +83,7 @@ def _choice(data: Mapping, field: str, choices: tuple[str, ...], label: str) -> 
 def run_search(params: SearchParams) -> SearchResult:
     """Search the published index. Raises QueryError (bad query) or another KBError (no index)."""
     return current_app.extensions["kb"].searcher.search(
-        params.query,
+        params.text or params.query,
         k=params.k,
         lang=params.lang,
         only_lang=params.only_lang,

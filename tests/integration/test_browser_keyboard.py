@@ -71,7 +71,7 @@ def _open_case_with_keys(page, watch: Watch, live, call: dict) -> int:
         page.keyboard.press("Enter")
     # Landed on the search, ready to type: the problem is in the box with its results, nothing to retype.
     page.locator("#case-panel").wait_for()
-    _wait_for_focus(page, "input#query")
+    _wait_for_focus(page, "textarea#query")
     assert page.input_value("#query") == call["problem"]
     assert _shown_results(page), "no results shown on landing"
     watch.assert_clean()
@@ -113,7 +113,7 @@ def test_a_whole_call_with_the_keyboard_only(browser, serve, page):
     _log_in_with_keys(page, watch, live)
 
     # -- first call: search, open a case from the search ----------------------------------------------
-    _wait_for_focus(page, "input#query")
+    _wait_for_focus(page, "textarea#query")
     _keyboard_type_query(page, live, FIRST["problem"])
     case_id = _open_case_with_keys(page, watch, live, {**FIRST, "connection": "Fibre"})
     case = get_case(live.engine, case_id)
@@ -173,7 +173,7 @@ def test_a_whole_call_with_the_keyboard_only(browser, serve, page):
     with page.expect_navigation(url=live.url + "/"):
         page.keyboard.press("Enter")
     assert page.locator(".next-call").is_visible()
-    _wait_for_focus(page, "input#query")
+    _wait_for_focus(page, "textarea#query")
     assert page.input_value("#query") == ""
     assert page.locator("#case-panel").count() == 0 and _shown_results(page) == []
     case = get_case(live.engine, case_id)
@@ -191,7 +191,7 @@ def test_a_whole_call_with_the_keyboard_only(browser, serve, page):
     with page.expect_navigation(url=live.url + "/"):
         page.keyboard.press("Enter")
     assert page.locator(".next-call").is_visible()
-    _wait_for_focus(page, "input#query")
+    _wait_for_focus(page, "textarea#query")
     assert page.input_value("#query") == ""
     second = get_case(live.engine, second_id)
     assert (second.status, second.resolved_by, second.channel, second.customer_ref) == (
@@ -227,7 +227,7 @@ def test_e_escalates_from_no_good_match_with_its_own_form(browser, serve, page, 
     _keyboard_type_query(page, live, NO_MATCH)
     page.locator("#weak").wait_for(state="visible")
     page.keyboard.press("Tab")  # out of the box: there a letter is text, elsewhere a shortcut
-    assert not _focused(page).startswith("input#query"), _focused(page)
+    assert not _focused(page).startswith("textarea#query"), _focused(page)
     page.keyboard.press("e")
     assert _focused(page) == "input#weak-reason", _focused(page)
     team = page.input_value("#weak-team")
@@ -239,3 +239,45 @@ def test_e_escalates_from_no_good_match_with_its_own_form(browser, serve, page, 
     assert (case.status, case.escalation_team) == ("escalated", team)
     watch.assert_clean()
     _assert_no_customer_data_in_urls(watch, [SECOND["problem"], SECOND["ref"], NO_MATCH])
+
+
+PASTED = (
+    "Hello,\n\nSince this morning the internet light on my modem is red and nothing in the house works.\n\n"
+    "Kind regards,\nJ. Jansen\n\n"
+    "On 3 Nov 2026 support wrote:\n> Did you forget your e-mail password? Reset your e-mail password here.\n"
+)
+
+
+@pytest.mark.integration
+def test_a_pasted_e_mail_keeps_its_line_breaks_and_enter_searches(browser, serve, page):
+    """The box is a textarea: a pasted message keeps its lines (the quoted reply below them is told
+    apart by them), it grows with the text, Shift+Enter adds a line, Enter searches, and ↓ on the last
+    line goes to the results."""
+    live = serve(with_search=True)
+    watch = Watch(page)
+    _log_in_with_keys(page, watch, live)
+    _wait_for_focus(page, "textarea#query")
+    one_line = page.eval_on_selector("#query", "box => box.offsetHeight")
+    page.keyboard.insert_text(PASTED)  # what a paste does: the text at once, one input event
+    page.keyboard.press("Shift+Enter")  # a new line, not a search
+    page.keyboard.type("Thanks")
+    assert page.input_value("#query") == PASTED + "\nThanks"
+    assert page.eval_on_selector("#query", "box => box.offsetHeight") > 2 * one_line  # it grew with the text
+
+    def sent_whole(response) -> bool:
+        body = response.request.post_data_json or {} if response.url == live.url + "/api/search" else {}
+        return body.get("query") == PASTED + "\nThanks"
+
+    with page.expect_response(sent_whole) as answer:
+        page.keyboard.press("Enter")
+    data = answer.value.json()
+    assert data["hits"][0]["id"] in {"no-internet-all-devices", "modem-status-lights", "fiber-los-red-light"}, data[
+        "hits"
+    ][0]
+    assert all("password" not in hit["id"] for hit in data["hits"][:2])  # the quoted reply does not steer it
+    page.locator("#results li.result").first.wait_for()
+    assert page.input_value("#query").endswith("Thanks")  # searching kept every line
+    page.keyboard.press("ArrowDown")  # the caret is on the last line: ↓ goes to the first result
+    assert page.evaluate("document.activeElement.classList.contains('result-title')")
+    watch.assert_clean()
+    _assert_no_customer_data_in_urls(watch, ["Jansen", "internet light on my modem"])

@@ -190,3 +190,21 @@ def test_deeply_nested_json_is_a_400_not_a_500(app, client, users, path):
         headers={"X-CSRFToken": csrf_token(client, "/")},
     )
     assert response.status_code == 400 and "error" in response.get_json()
+
+
+def test_a_pasted_reply_is_searched_with_its_line_breaks(app, agent, searcher, monkeypatch):
+    # The search tells quoted lines ("> ...", "On ... wrote:") from the customer's own by the line
+    # breaks; the box is a textarea and the JSON keeps them, so the searcher must get them too.
+    reply = (
+        "Hello,\n\nthe dsl light keeps blinking since this morning, nothing works.\n\n"
+        "On 3 Nov 2026 support wrote:\n> Did you forget your email password?\n> Reset your email password here.\n"
+        "> forgot my email password, email password reset, email password\n"
+    )
+    seen = []
+    real = app.extensions["kb"].searcher
+    search = real.search
+    monkeypatch.setattr(real, "search", lambda query, **kw: seen.append(query) or search(query, **kw))
+    data = api(agent, {"query": reply, "lang": "en", "k": 3}).get_json()
+    assert seen == [reply]
+    assert [h["id"] for h in data["hits"]] == [h.article_id for h in search(reply, k=3, lang="en").hits]
+    assert data["hits"][0]["id"] == "dsl-no-sync"  # the quoted history about e-mail passwords does not steer it

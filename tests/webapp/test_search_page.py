@@ -38,7 +38,7 @@ def test_the_page_is_one_big_post_form_with_the_box_focused(agent):
     page = agent.get("/").get_data(as_text=True)
     form = re.search(r'<form id="search-form"[^>]*>', page).group(0)
     assert 'method="post"' in form and 'action="/"' in form and 'role="search"' in form
-    assert re.search(r'<input type="search" id="query" name="query" value="" autofocus', page)
+    assert re.search(r'<textarea id="query" name="query" rows="1" autofocus[^>]*></textarea>', page)
     assert '<input type="hidden" name="csrf_token" value="' in page
     assert '<script src="/static/search.js" defer></script>' in page
     assert 'href="/static/search.css"' in page

@@ -64,7 +64,7 @@ def open_case(client, **fields) -> int:
 
 
 def query_box(page: str) -> str:
-    match = re.search(r'<input type="search" id="query" name="query" value="([^"]*)"', page)
+    match = re.search(r'<textarea id="query" name="query"[^>]*>([^<]*)</textarea>', page)
     assert match, "no search box on the page"
     return match.group(1)
 

@@ -256,16 +256,30 @@
     }
   }
 
+  // The box is a textarea, so that a pasted e-mail keeps its line breaks; it grows with its text
+  // up to about ten lines and scrolls beyond that.
+  function fit() {
+    input.style.height = "auto";
+    var most = parseFloat(getComputedStyle(input).lineHeight) * 10 || 400;
+    input.style.height = Math.min(input.scrollHeight + 2, most) + "px";
+  }
+
   input.addEventListener("input", function () {
+    fit();
     if (input.value.trim() === lastQuery) { return; }
     schedule();
   });
 
+  // On the first line ↑ goes to the results, on the last ↓; elsewhere they move the cursor between lines.
+  function onFirstLine() { return input.value.lastIndexOf("\n", input.selectionStart - 1) < 0; }
+  function onLastLine() { return input.value.indexOf("\n", input.selectionEnd) < 0; }
+
   input.addEventListener("keydown", function (event) {
-    if (event.key === "ArrowDown" || (event.key === "ArrowUp" && results().length)) {
+    if (event.isComposing) { return; }
+    if ((event.key === "ArrowDown" && onLastLine()) || (event.key === "ArrowUp" && onFirstLine() && results().length)) {
       event.preventDefault();
       select(event.key === "ArrowDown" ? 0 : results().length - 1);
-    } else if (event.key === "Enter") {
+    } else if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       searchNow();
     }
@@ -332,6 +346,7 @@
   }
 
   restore();
+  fit();
   // Back/Forward to a page the browser kept in memory shows it as it was; one it reloads is restored.
   window.addEventListener("pageshow", function (event) { if (event.persisted) { restore(); } });
   if (input.hasAttribute("autofocus")) {
