@@ -94,6 +94,8 @@ _WHOLE_HOUSE = _rx(
     r"(?:wired|cable|ethernet) (?:and|or) (?:wifi|wireless)",
     r"(?:even|also) (?:with|on|over) (?:a|an|the) (?:cable|ethernet|wired)",
     r"(?:whole|entire) (?:house|home|household|flat)",
+    r"nothing (?:in|at|around) (?:the|our|my)? ?(?:house|home|flat|apartment)",
+    r"(?:niks|niets) (?:in|bij ons in) (?:huis|de woning|het appartement)",
 )
 
 # "The neighbours have it too": the fault is in the area (the outage check comes first).
@@ -109,7 +111,16 @@ _AREA = _rx(
     r"apartment (?:building|block|complex)",
     r"everyone (?:in|on|around) (?:the|our|my)",
     r"(?:\d+|other|several|many) (?:households|homes|houses|flats)",
+    # A town or region ("de hele regio", "the whole city") and the outage sites people check; a place
+    # by name ("in heel Amersfoort") is _PLACE, read before folding.
+    r"(?:hele|heel de) (?:stad|regio|gemeente|provincie|omgeving)",
+    r"(?:the )?(?:whole|entire) (?:city|town|region|neighbourhood|neighborhood)",
+    r"allestoringen|alle ?storingen\.nl|downdetector|storingskaart",
 )
+
+# "In heel Amersfoort", "in heel Nederland": a capitalised name after "in heel", in the text as written
+# (folded, "in heel de dag" and "in heel het huis" would look the same).
+_PLACE = re.compile(r"\b(?:[Ii]n heel|[Ii]n (?:de|het) hele) [A-Z][\w-]{2,}")
 
 # A second device that also fails: "ik heb de laptop van mijn vrouw geprobeerd en die ook niet".
 _ALSO_FAILS = _rx(
@@ -156,7 +167,7 @@ def scope(text: str) -> set[str]:
     """The scopes the text states: ONE_DEVICE, WHOLE_HOUSE, AREA (none, one or several)."""
     t = fold(text)
     found = set()
-    if _AREA.search(t):
+    if _AREA.search(t) or _PLACE.search(text):
         found.add(AREA)
     if _ONE_DEVICE.search(t) or _DEVICE_WORKS.search(t):
         found.add(ONE_DEVICE)

@@ -38,6 +38,8 @@ def test_one_device(text):
         "Op de pc niet, op de laptop ook niet en op de telefoon ook niet.",
         "Zowel via de wifi als met de kabel krijg ik geen verbinding.",
         "None of our devices can get online, wired or wireless.",
+        "Nothing in the house can get online since this morning.",
+        "Sinds vanochtend niks in huis, ook de tv-app niet.",
         "I tried my husband's laptop as well and it can't connect either.",
         "The gaming PC, the tablets and the TV all show no internet.",
     ],
@@ -54,10 +56,20 @@ def test_whole_house(text):
         "Awel, de geburen zitten ook zonder.",
         "Our neighbours are offline too.",
         "The whole building has been down since this morning.",
+        "@provider al sinds vanochtend geen internet in heel Amersfoort?? #storing",
+        "In de hele regio ligt het eruit volgens allestoringen.",
+        "Downdetector shows the whole city is down.",
     ],
 )
 def test_area(text):
     assert AREA in scope(text)
+
+
+def test_a_place_by_name_is_not_the_house_or_the_day():
+    # Folded, "in heel het huis" and "heel de dag" (Flemish: all day) would read like "in heel Utrecht".
+    assert scope("In heel het huis geen wifi meer.") == {WHOLE_HOUSE}
+    assert AREA not in scope("Heel de dag geen internet gehad, in heel de woning niet.")
+    assert AREA in scope("Is er een storing in heel Utrecht?")
 
 
 def test_no_scope_in_a_plain_question():
